@@ -11,9 +11,10 @@ In the text form a line `# %%` starts a code cell and `# %% [md]` a markdown
 cell; markdown is written as is (not commented). `run` executes every cell,
 `#| slow` and `#| gpu` cells included unless `--skip slow,gpu`, with the
 notebook's folder as working directory, writes the outputs back and exits
-non-zero if a cell raised.
+non-zero if a cell raised. As under nbdev-test, the notebook's closing
+`nbdev_export()` cell does nothing: export with `nbdev-export`.
 """
-import argparse, re, sys
+import argparse, os, re, sys
 from pathlib import Path
 
 from fastcore.nbio import mk_cell, new_nb, read_nb, write_nb
@@ -62,6 +63,7 @@ def _skipper(flags):
 
 def run(nb_path, skip=()):
     "Execute `nb_path` in place; return the number of cells that raised."
+    os.environ['IN_TEST'] = '1'  # as nbdev-test does: the closing nbdev_export() cell is a no-op
     nb = read_nb(nb_path)
     for c in nb.cells:
         if c.cell_type == 'code': c.outputs, c.execution_count = [], None
