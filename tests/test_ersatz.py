@@ -1,0 +1,245 @@
+"""Property, uniformity and error tests for meme_nb.ersatz (the notebook holds the worked examples)."""
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from scipy.stats import chisquare
+
+from meme_nb.ersatz import delete, dinucleotide_shuffle, insert, multisubstitute, randomize, shuffle, substitute
+from meme_nb.utils import characters, one_hot_encode, random_one_hot
+
+DTYPES = (torch.int8, torch.float16, torch.float32, torch.bool)
+dna = st.text(alphabet='ACGT', min_size=1, max_size=60)
+
+
+def seqs(*strings, dtype=torch.int8):
+    return torch.stack([one_hot_encode(s, dtype=dtype) for s in strings])
+
+
+def strs(X):
+    "Strings of a 3-d batch, or of every draw (flattened) of a 4-d batch."
+    if X.ndim == 4: X = X.reshape(-1, *X.shape[2:])
+    return [characters(x, allow_N=True) for x in X]
+
+
+def dinucs(s):
+    return Counter(s[i:i + 2] for i in range(len(s) - 1))
+
+
+def multiset_permutations(counts):
+    "Every distinct arrangement of the multiset `counts` (dict char -> count), by brute force."
+    if not any(counts.values()):
+        yield ''
+        return
+    for c in sorted(counts):
+        if counts[c]:
+            counts[c] -= 1
+            for rest in multiset_permutations(counts): yield c + rest
+            counts[c] += 1
+
+
+def same_dinucleotide_sequences(s):
+    "Brute force: all sequences with the dinucleotide counts, first and last character of `s`."
+    target = dinucs(s)
+    inner = (s[0] + p + s[-1] for p in multiset_permutations(Counter(s[1:-1])))
+    return {t for t in inner if dinucs(t) == target}
+
+
+# --- uniformity -------------------------------------------------------------
+
+def test_brute_force_count_is_27():
+    assert len(same_dinucleotide_sequences('ACCCACGATGATG')) == 27
+
+
+def _chi_square(s, n, seed):
+    allowed = same_dinucleotide_sequences(s)
+    got = Counter(strs(dinucleotide_shuffle(seqs(s), n=n, random_state=seed)))
+    assert set(got) <= allowed, f"shuffles outside the allowed set: {set(got) - allowed}"
+    assert set(got) == allowed, f"missed {len(allowed - set(got))} of {len(allowed)}"
+    return chisquare([got[t] for t in sorted(allowed)]).pvalue
+
+
+def test_dinucleotide_shuffle_uniform_on_27():
+    p = _chi_square('ACCCACGATGATG', 20_000, seed=2024)
+    print(f"chi-square p-value over 27 sequences, 20,000 shuffles: {p:.4f}")
+    assert p > 1e-3
+
+
+@pytest.mark.parametrize('s', ['AACAAGAATAAG', 'TTAGACATTGCA', 'GGGCGCCCGTCG', 'CACATACAGAGC', 'GACGACGATCAG'])
+def test_dinucleotide_shuffle_uniform_other_sequences(s):
+    # self-loops (AA), a bottleneck vertex, CpG-rich sequence, and two where a vertex has parallel edges
+    # (e.g. C -> A twice), so last exits must be weighted by edge multiplicity to be uniform
+    assert _chi_square(s, 20_000, seed=7) > 1e-3
+
+
+def test_uniform_in_a_span_and_across_a_batch():
+    # the same sequence at two places of a batch, shuffled inside a span, is uniform in each row
+    s = 'ACCCACGATGATG'
+    X = seqs('TT' + s + 'GG', 'CC' + s + 'AA')
+    Y = dinucleotide_shuffle(X, 2, 15, n=8000, random_state=5)
+    allowed = same_dinucleotide_sequences(s)
+    for row, (pre, post) in zip(Y, [('TT', 'GG'), ('CC', 'AA')]):
+        got = Counter(t[2:15] for t in strs(row[None]))
+        assert all(t[:2] == pre and t[15:] == post for t in strs(row[None]))
+        assert set(got) == allowed
+        assert chisquare([got[t] for t in sorted(allowed)]).pvalue > 1e-3
+
+
+# --- properties ---------------------------------------------------------------
+
+@settings(max_examples=150, deadline=None)
+@given(dna, st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_dinucleotide_shuffle_keeps_counts_and_ends(s, n, seed):
+    Y = strs(dinucleotide_shuffle(seqs(s), n=n, random_state=seed))
+    for y in Y:
+        assert (y[0], y[-1], Counter(y), dinucs(y)) == (s[0], s[-1], Counter(s), dinucs(s))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet='ACGT', min_size=8, max_size=8), min_size=1, max_size=4),
+       st.integers(0, 8), st.integers(0, 8), st.integers(0, 2**32 - 1))
+def test_dinucleotide_shuffle_span_of_a_batch(rows, a, b, seed):
+    start, end = min(a, b), max(a, b)
+    Y = dinucleotide_shuffle(seqs(*rows), start, end, n=3, random_state=seed)
+    assert Y.shape == (len(rows), 3, 4, 8)
+    for s, ys in zip(rows, Y):
+        for y in strs(ys[None]):
+            assert y[:start] == s[:start] and y[end:] == s[end:]
+            inner, orig = y[start:end], s[start:end]
+            assert Counter(inner) == Counter(orig) and dinucs(inner) == dinucs(orig)
+            if orig: assert (inner[0], inner[-1]) == (orig[0], orig[-1])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(dna, min_size=1, max_size=3), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_shuffle_keeps_composition(rows, n, seed):
+    L = min(map(len, rows))
+    rows = [r[:L] for r in rows]
+    Y = shuffle(seqs(*rows), n=n, random_state=seed)
+    assert Y.shape == (len(rows), n, 4, L)
+    for s, ys in zip(rows, Y):
+        assert all(Counter(y) == Counter(s) for y in strs(ys[None]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(dna, st.text(alphabet='ACGTN', min_size=1, max_size=60), st.data())
+def test_substitute_reads_back_the_motif(s, motif, data):
+    if len(motif) > len(s): motif = motif[:len(s)]
+    start = data.draw(st.one_of(st.none(), st.integers(0, len(s) - len(motif))))
+    Y = substitute(seqs(s), motif, start=start)
+    at = len(s) // 2 - len(motif) // 2 if start is None else start
+    y = strs(Y)[0]
+    assert y[at:at + len(motif)] == motif
+    assert y[:at] == s[:at] and y[at + len(motif):] == s[at + len(motif):]
+
+
+@settings(max_examples=100, deadline=None)
+@given(dna, st.text(alphabet='ACGT', min_size=1, max_size=20), st.data(), st.sampled_from(DTYPES))
+def test_insert_then_delete_is_identity(s, motif, data, dtype):
+    start = data.draw(st.integers(0, len(s)))
+    X = seqs(s, s[::-1], dtype=dtype)
+    Y = insert(X, motif, start=start)
+    assert Y.shape == (2, 4, len(s) + len(motif)) and Y.dtype == dtype
+    assert strs(Y)[0][start:start + len(motif)] == motif
+    assert torch.equal(delete(Y, start, start + len(motif)), X)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(['dinucleotide', 'shuffle', 'randomize']))
+def test_same_random_state_same_result(seed, which):
+    X = random_one_hot((3, 4, 30), random_state=1)
+    f = {'dinucleotide': lambda r: dinucleotide_shuffle(X, n=4, random_state=r),
+         'shuffle': lambda r: shuffle(X, n=4, random_state=r),
+         'randomize': lambda r: randomize(X, 5, 25, n=4, random_state=r)}[which]
+    assert torch.equal(f(seed), f(seed))
+    assert torch.equal(f(np.random.default_rng(seed)), f(np.random.default_rng(seed)))
+    assert not torch.equal(f(seed), f(seed + 1))
+
+
+# --- dtypes, copies, inputs untouched ------------------------------------------
+
+@pytest.mark.parametrize('dtype', DTYPES)
+def test_dtype_kept_and_input_untouched(dtype):
+    X = seqs('ACGTTGCAACGGTA', 'TTGACANNACGTAC', dtype=dtype)
+    X0 = X.clone()
+    outs = [substitute(X, 'GG'), insert(X, 'GG'), multisubstitute(X, ['A', 'C'], 2), delete(X, 2, 5),
+            randomize(X, 0, 6, n=2), shuffle(X, n=2), dinucleotide_shuffle(X, 0, 6, n=2)]
+    for out in outs:
+        assert out.dtype == dtype
+        assert out.data_ptr() != X.data_ptr()
+    assert torch.equal(X, X0)
+    assert strs(X) == ['ACGTTGCAACGGTA', 'TTGACANNACGTAC']
+    # editing an output never writes through to X
+    for out in outs: out.zero_()
+    assert torch.equal(X, X0)
+
+
+def test_short_spans_are_copies():
+    X = seqs('ACGTAC')
+    for s, e in [(0, 0), (2, 3), (2, 4), (5, 6)]:
+        Y = dinucleotide_shuffle(X, s, e, n=3, random_state=0)
+        assert torch.equal(Y, X[:, None].expand(1, 3, 4, 6))
+
+
+def test_randomize_probs_per_sequence():
+    X = seqs('A' * 500, 'A' * 500)
+    Y = randomize(X, 0, -1, probs=torch.tensor([[0.1, 0.2, 0.3, 0.4], [0., 0., 0., 1.]]), n=4, random_state=0)
+    f = Y[0].float().mean(dim=(0, 2))
+    assert torch.allclose(f, torch.tensor([0.1, 0.2, 0.3, 0.4]), atol=0.03)
+    assert set(''.join(strs(Y[1:]))) == {'T'}
+
+
+def test_shuffle_is_uniform_over_permutations():
+    X = seqs('ACGT')
+    got = Counter(strs(shuffle(X, n=24_000, random_state=0)))
+    assert len(got) == 24
+    assert chisquare(list(got.values())).pvalue > 1e-3
+
+
+# --- errors ----------------------------------------------------------------------
+
+def test_errors_name_the_argument():
+    X = seqs('ACGTACGTAC')
+    with pytest.raises(ValueError, match='motif has length 11'): substitute(X, 'A' * 11)
+    with pytest.raises(ValueError, match=r'start must be in \[0, 7\]'): substitute(X, 'ACG', start=8)
+    with pytest.raises(ValueError, match=r'start must be in \[0, 10\]'): insert(X, 'ACG', start=11)
+    with pytest.raises(ValueError, match=r'spacing\[1\] must be in \[0, inf\]'): multisubstitute(X, ['A', 'C', 'G'], [1, -2])
+    with pytest.raises(ValueError, match='spacing must have len'): multisubstitute(X, ['A', 'C'], [1, 2])
+    with pytest.raises(ValueError, match='motifs and spacing cover 12'): multisubstitute(X, ['AAAAA', 'CCCCC'], 2)
+    with pytest.raises(TypeError, match='motifs must be'): multisubstitute(X, 'AC', 1)
+    with pytest.raises(ValueError, match=r'motifs\[1\]'): multisubstitute(X, ['A', 'CZ'], 1)
+    with pytest.raises(ValueError, match='end must be >= start'): delete(X, 5, 2)
+    with pytest.raises(ValueError, match='every position'): delete(X, 0, -1)
+    with pytest.raises(ValueError, match='probs must have shape'): randomize(X, 0, 5, probs=[[0.5, 0.5]])
+    with pytest.raises(ValueError, match=r'n must be in \[1, inf\]'): shuffle(X, n=0)
+    with pytest.raises(TypeError, match='n must be an int'): dinucleotide_shuffle(X, n=2.0)
+    with pytest.raises(TypeError, match='random_state'): dinucleotide_shuffle(X, random_state='seed')
+    with pytest.raises(TypeError, match='X must be a torch.Tensor'): dinucleotide_shuffle(X.numpy())
+    with pytest.raises(ValueError, match='X must be one-hot'): dinucleotide_shuffle(X.float() * 0.5)
+    with pytest.raises(ValueError, match="X's dtype torch.int8 cannot hold"): substitute(X, torch.full((4, 2), 0.25))
+
+
+def test_N_in_span_names_example_and_position():
+    X = seqs('ACGTACGTAC', 'ACGTANGTAC')
+    with pytest.raises(ValueError, match=r'X\[1\] has an N .* at position 5.*start/end'):
+        dinucleotide_shuffle(X)
+    Y = dinucleotide_shuffle(X, 6, 10, n=2, random_state=0)  # leaving the N out works
+    assert all(y[:6] in ('ACGTAC', 'ACGTAN') for y in strs(Y))
+
+
+# --- scale (timing is in benchmarks/bench_foundation.py, never in tests) -----------
+
+def test_many_long_sequences_keep_dinucleotide_counts():
+    "At benchmark-like lengths every shuffle keeps its dinucleotide counts and ends."
+    X = random_one_hot((50, 4, 2000), random_state=0)
+    Y = dinucleotide_shuffle(X, n=5, random_state=0)
+    assert Y.shape == (50, 5, 4, 2000) and Y.dtype == X.dtype
+    idx, idy = X.argmax(1), Y.argmax(2)
+    pair = lambda i: i[..., :-1] * 4 + i[..., 1:]
+    cx = torch.nn.functional.one_hot(pair(idx), 16).sum(-2)
+    cy = torch.nn.functional.one_hot(pair(idy), 16).sum(-2)
+    assert torch.equal(cy, cx[:, None].expand_as(cy))
+    assert torch.equal(idy[..., 0], idx[:, None, 0].expand(50, 5)) and torch.equal(idy[..., -1], idx[:, None, -1].expand(50, 5))
+    assert not torch.equal(idy[:, 0], idx)
