@@ -7,18 +7,18 @@ Docs: https://meme-nb.github.io/meme_nb/utils.html.md"""
 # %% auto #0
 __all__ = ['MemeNbWarning', 'one_hot_encode', 'characters', 'random_one_hot', 'reverse_complement']
 
-# %% ../nbs/00_utils.ipynb #24b9424f
+# %% ../nbs/00_utils.ipynb #34625d4c
 import warnings
 from numbers import Integral
 
 import numpy as np
 import torch
 
-# %% ../nbs/00_utils.ipynb #3de1337a
+# %% ../nbs/00_utils.ipynb #721e3c79
 class MemeNbWarning(UserWarning):
     "Warnings raised by meme_nb (skipped loci, convergence problems, dropped data)."
 
-# %% ../nbs/00_utils.ipynb #66f9a21f
+# %% ../nbs/00_utils.ipynb #90ef0e9c
 _DNA = ('A', 'C', 'G', 'T')
 
 def _describe(x):
@@ -38,7 +38,7 @@ def _check_alphabet(alphabet, name='alphabet'):
         raise ValueError(f"{name} must not repeat characters; got {alphabet!r}")
     return alphabet
 
-# %% ../nbs/00_utils.ipynb #69485792
+# %% ../nbs/00_utils.ipynb #eaa46517
 def _validate_ohe(X, # the input to check
                   name='X', # argument name used in messages
                   alphabet=None, # if given, `X.shape[-2]` must equal its length
@@ -75,7 +75,7 @@ def _check_one_hot(X, name, allow_N):
         want = "at most one 1" if allow_N else "exactly one 1 (no N columns)"
         raise ValueError(f"{name} must be one-hot with {want} per column; column at index {tuple(idx)} sums to {s[tuple(idx)].item()}")
 
-# %% ../nbs/00_utils.ipynb #96269124
+# %% ../nbs/00_utils.ipynb #db7e7ea0
 def _validate_args(args, n, name='args'):
     "Check `args` is None or a tuple/list of tensors whose first dimension is `n`; return a tuple."
     if args is None: return ()
@@ -108,7 +108,7 @@ def _validate_span(start, end, length, start_name='start', end_name='end'):
     if end < start: raise ValueError(f"{end_name} must be >= {start_name} ({start}); got {end}")
     return start, end
 
-# %% ../nbs/00_utils.ipynb #6603efcc
+# %% ../nbs/00_utils.ipynb #97947235
 def _rng(random_state, name='random_state'):
     "A `numpy.random.Generator` from an int seed, a Generator, or None."
     if random_state is None or isinstance(random_state, np.random.Generator): return np.random.default_rng(random_state)
@@ -116,11 +116,7 @@ def _rng(random_state, name='random_state'):
         return np.random.default_rng(int(random_state))
     raise TypeError(f"{name} must be a non-negative int, a numpy.random.Generator or None; got {_describe(random_state)}")
 
-def _torch_generator(random_state, device='cpu'):
-    "A seeded `torch.Generator` drawn from `random_state`."
-    return torch.Generator(device=device).manual_seed(int(_rng(random_state).integers(2**63 - 1)))
-
-# %% ../nbs/00_utils.ipynb #88c45b4c
+# %% ../nbs/00_utils.ipynb #0becead1
 def _lookup_table(alphabet, ignore):
     "256-entry table: byte -> row index, -1 for ignored characters, -2 for invalid ones."
     table = np.full(256, -2, dtype=np.int16)
@@ -156,7 +152,7 @@ def one_hot_encode(sequence:str, # the sequence to encode
     if dtype in (torch.int8, torch.uint8): return torch.from_numpy(ohe.view(np.int8 if dtype == torch.int8 else np.uint8))
     return torch.from_numpy(ohe).to(dtype)
 
-# %% ../nbs/00_utils.ipynb #6fbb0be0
+# %% ../nbs/00_utils.ipynb #90576944
 def characters(pwm:torch.Tensor, # one-hot or PWM, (len(alphabet), length) or (1, len(alphabet), length)
                alphabet=_DNA, # characters, in row order
                force=False, # take the argmax of columns that are not one-hot instead of raising
@@ -176,7 +172,7 @@ def characters(pwm:torch.Tensor, # one-hot or PWM, (len(alphabet), length) or (1
     idx[zero.numpy()] = len(alphabet)
     return np.frombuffer((''.join(alphabet) + 'N').encode('ascii'), dtype=np.uint8)[idx].tobytes().decode('ascii')
 
-# %% ../nbs/00_utils.ipynb #1d067562
+# %% ../nbs/00_utils.ipynb #9cd997ec
 def _validate_probs(probs, n, k, name='probs'):
     "Check `probs` is `(n, k)` or `(1, k)` with non-negative rows summing to 1; return a float64 array `(n, k)`."
     p = np.asarray(probs.detach().cpu() if isinstance(probs, torch.Tensor) else probs, dtype=np.float64)
@@ -207,7 +203,7 @@ def random_one_hot(shape:tuple, # (n, k, length): sequences, characters, positio
     idx = _sample_indices(p, length, _rng(random_state))
     return torch.from_numpy(idx[:, None, :] == np.arange(k)[None, :, None]).to(dtype)
 
-# %% ../nbs/00_utils.ipynb #2c8e4ded
+# %% ../nbs/00_utils.ipynb #bf5773d9
 _COMP = str.maketrans('ACGTNRYKMSWBVDHacgtnrykmswbvdh', 'TGCANYRMKSWVBHDtgcanyrmkswvbhd')
 
 def reverse_complement(X, # a DNA string, or one-hot tensor (4, length) or (n, 4, length) in ACGT order
@@ -224,7 +220,7 @@ def reverse_complement(X, # a DNA string, or one-hot tensor (4, length) or (n, 4
     _validate_ohe(X, 'X', alphabet=_DNA, ohe=False, ndim=None)
     return X.flip(dims=(-2, -1))
 
-# %% ../nbs/00_utils.ipynb #4bea4bd2
+# %% ../nbs/00_utils.ipynb #f58a624d
 def _validate_motif(motif, alphabet=_DNA, dtype=torch.int8, length=None, name='motif'):
     "Return `motif` (a string, or a tensor `(A, m)`/`(1, A, m)`) as a `(A, m)` tensor of `dtype`."
     if isinstance(motif, str):
