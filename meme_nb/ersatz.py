@@ -7,14 +7,14 @@ Docs: https://meme-nb.github.io/meme_nb/ersatz.html.md"""
 # %% auto #0
 __all__ = ['substitute', 'insert', 'multisubstitute', 'delete', 'randomize', 'shuffle', 'dinucleotide_shuffle']
 
-# %% ../nbs/02_ersatz.ipynb #1f25b2a0
+# %% ../nbs/02_ersatz.ipynb #a39b6fc1
 import numpy as np
 import torch
 
 from .utils import (_DNA, _check_alphabet, _describe, _rng, _sample_indices, _validate_int, _validate_motif,
                            _validate_ohe, _validate_probs, _validate_span)
 
-# %% ../nbs/02_ersatz.ipynb #a86798ab
+# %% ../nbs/02_ersatz.ipynb #f32d4c84
 def _motif_for(X, motif, alphabet, length=None, name='motif'):
     "`motif` as a `(A, m)` tensor in the dtype and on the device of `X`, at most `length` long."
     if not isinstance(motif, torch.Tensor):
@@ -40,7 +40,7 @@ def _place(start, length, m, name='start', what='motif'):
         raise ValueError(f"{name} must be in [0, {length - m}] so that the {m}-long {what} fits in sequences of length {length}; got {start}")
     return start
 
-# %% ../nbs/02_ersatz.ipynb #60bfdf91
+# %% ../nbs/02_ersatz.ipynb #10b690a6
 def substitute(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
                motif, # str over `alphabet` ('N': zero column), or tensor (len(alphabet), m) / (1, len(alphabet), m)
                start:int=None, # first position of the motif; None: centred at length//2 - m//2
@@ -54,7 +54,7 @@ def substitute(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtyp
     out[:, :, start:start + m.shape[-1]] = m
     return out
 
-# %% ../nbs/02_ersatz.ipynb #947689f3
+# %% ../nbs/02_ersatz.ipynb #cc3b86aa
 def insert(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
            motif, # str over `alphabet` ('N': zero column), or tensor (len(alphabet), m) / (1, len(alphabet), m)
            start:int=None, # position the motif's first character gets; None: length//2
@@ -67,7 +67,7 @@ def insert(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
     block = m[None].expand(X.shape[0], -1, -1)
     return torch.cat([X[:, :, :start], block, X[:, :, start:]], dim=-1)
 
-# %% ../nbs/02_ersatz.ipynb #67e45c74
+# %% ../nbs/02_ersatz.ipynb #0c69a4e3
 def _validate_spacing(spacing, k):
     "`spacing` as a list of `k - 1` non-negative ints (one int is repeated)."
     if isinstance(spacing, (torch.Tensor, np.ndarray)):
@@ -85,7 +85,7 @@ def _validate_motifs(X, motifs, alphabet):
         raise TypeError(f"motifs must be a non-empty list or tuple of motifs (use substitute for a single motif); got {_describe(motifs)}")
     return [_motif_for(X, mo, alphabet, X.shape[-1], name=f'motifs[{i}]') for i, mo in enumerate(motifs)]
 
-# %% ../nbs/02_ersatz.ipynb #fd90c434
+# %% ../nbs/02_ersatz.ipynb #d26f5cdd
 def multisubstitute(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
                     motifs, # list of motifs, each a str or a tensor (len(alphabet), m_i)
                     spacing, # gap between consecutive motifs: one int, or len(motifs) - 1 non-negative ints
@@ -106,7 +106,7 @@ def multisubstitute(X:torch.Tensor, # sequences, (n, len(alphabet), length), any
         pos += m.shape[-1] + gap
     return out
 
-# %% ../nbs/02_ersatz.ipynb #0ff8bcf7
+# %% ../nbs/02_ersatz.ipynb #4d657d3c
 def delete(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
            start:int, # first position removed
            end:int, # one past the last position removed; -1 or None: the end of the sequence
@@ -118,7 +118,7 @@ def delete(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
         raise ValueError(f"start and end must not remove every position (the whole sequence of length {X.shape[-1]}); got start={start}, end={end}")
     return torch.cat([X[:, :, :start], X[:, :, end:]], dim=-1)
 
-# %% ../nbs/02_ersatz.ipynb #39377632
+# %% ../nbs/02_ersatz.ipynb #ea383a38
 def _write_span(X, idx, start, end):
     "Copies of X `(n, k, A, L)` whose span `[start, end)` holds the characters `idx` `(n, k, end - start)`."
     idx = torch.as_tensor(idx, dtype=torch.int64)
@@ -128,7 +128,7 @@ def _write_span(X, idx, start, end):
     span.scatter_(2, idx[:, :, None, :], 1)
     return out
 
-# %% ../nbs/02_ersatz.ipynb #99f6dc13
+# %% ../nbs/02_ersatz.ipynb #f90c707a
 def randomize(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
               start:int, # first position replaced
               end:int, # one past the last position replaced; -1 or None: the end
@@ -145,7 +145,7 @@ def randomize(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
     idx = _sample_indices(np.repeat(p, n, axis=0), end - start, rng)
     return _write_span(X, idx.reshape(X.shape[0], n, end - start), start, end)
 
-# %% ../nbs/02_ersatz.ipynb #09c604f6
+# %% ../nbs/02_ersatz.ipynb #95235ff9
 def shuffle(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
             start:int=0, # first position of the shuffled span
             end:int=-1, # one past its last position; -1 or None: the end
@@ -163,7 +163,7 @@ def shuffle(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
     out[:, :, :, start:end] = src.gather(3, perm[:, :, None, :].expand(-1, -1, X.shape[1], -1))
     return out
 
-# %% ../nbs/02_ersatz.ipynb #8a5123d1
+# %% ../nbs/02_ersatz.ipynb #6b18f793
 def _span_indices(X, start, end):
     "Character index of every position of the span, `(n, end - start)` int64; raise naming the first N."
     span = X[:, :, start:end] != 0
@@ -180,7 +180,7 @@ def _dinucleotide_counts(idx, A):
     code = idx[:, :-1] * A + idx[:, 1:] + (np.arange(n) * A * A)[:, None]
     return np.bincount(code.ravel(), minlength=n * A * A).reshape(n, A, A)
 
-# %% ../nbs/02_ersatz.ipynb #aa96234a
+# %% ../nbs/02_ersatz.ipynb #8db78a15
 def _arborescence_weights(W, v, root):
     "Weight (`(B, A)`) of every choice `v -> w` for v's last exit: multiplicity x number of arborescences left."
     B, A, _ = W.shape
@@ -212,7 +212,7 @@ def _sample_last_exits(C, root, rng):
         parent[chose, v] = w[chose]
     return parent
 
-# %% ../nbs/02_ersatz.ipynb #3b181cdb
+# %% ../nbs/02_ersatz.ipynb #b4aba980
 def _eulerian_walk(C, parent, first, root, m, rng, block=256):
     "Walk `(B, m)` int8 from `first` using every edge of `C` once, each vertex leaving last by its edge to `parent`."
     B, A, _ = C.shape
@@ -243,7 +243,7 @@ def _dinucleotide_walks(idx, A, n, rng):
     parent = _sample_last_exits(C, root, rng)
     return _eulerian_walk(C, parent, first, root, m, rng).reshape(n_seq, n, m)
 
-# %% ../nbs/02_ersatz.ipynb #9504acd9
+# %% ../nbs/02_ersatz.ipynb #93ff2cff
 def dinucleotide_shuffle(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; no N inside the span
                          start:int=0, # first position of the shuffled span
                          end:int=-1, # one past its last position; -1 or None: the end

@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/io.html.md"""
 __all__ = ['read_meme', 'write_meme', 'jaspar_path', 'read_bed', 'LociSignals', 'LociControls', 'LociSignalsControls',
            'extract_loci']
 
-# %% ../nbs/01_io.ipynb #b2b7e812
+# %% ../nbs/01_io.ipynb #8a9255f0
 import gzip
 import os
 import re
@@ -28,7 +28,7 @@ from tqdm import tqdm
 from .utils import (MemeNbWarning, _DNA, _describe, _check_alphabet, _validate_int,
                            _validate_motif, _validate_ohe, one_hot_encode)
 
-# %% ../nbs/01_io.ipynb #f2f02345
+# %% ../nbs/01_io.ipynb #0810e232
 def _check_path(filename, name='filename'):
     "Return `filename` as a `Path`; `TypeError` unless it is a `str` or `os.PathLike`."
     if not isinstance(filename, (str, os.PathLike)):
@@ -48,7 +48,7 @@ def _write_text(text, path):
     if path.suffix == '.gz': data = gzip.compress(data, mtime=0)
     path.write_bytes(data)
 
-# %% ../nbs/01_io.ipynb #f3704391
+# %% ../nbs/01_io.ipynb #42fd83ee
 _MEME_PROBS = 'letter-probability matrix'
 
 def _is_number(token):
@@ -80,7 +80,7 @@ def _find_probs_header(lines, i, where, name):
         i += 1
     raise ValueError(f"{where}: motif {name!r} has no 'letter-probability matrix:' header (expected after its MOTIF line)")
 
-# %% ../nbs/01_io.ipynb #526a96b2
+# %% ../nbs/01_io.ipynb #52be83d1
 def _parse_row(line, lineno, where, alength):
     "One matrix row as a list of `alength` floats."
     toks = line.split()
@@ -106,7 +106,7 @@ def _read_probs(lines, i, where, name):
     if not rows: raise ValueError(f"{where}, line {i+2}: motif {name!r} has an empty letter-probability matrix")
     return np.array(rows, dtype=np.float32), j
 
-# %% ../nbs/01_io.ipynb #d340b44d
+# %% ../nbs/01_io.ipynb #5c058c53
 def _check_meme_alphabet(line, lineno, where):
     "Raise unless an `ALPHABET=` line declares the DNA alphabet."
     letters = line.split('=', 1)[1].strip()
@@ -141,7 +141,7 @@ def read_meme(filename, # path of a MEME motif file, plain or gzip-compressed
     if not motifs: raise ValueError(f"{where} has no MOTIF lines; is it a MEME-format motif file?")
     return motifs
 
-# %% ../nbs/01_io.ipynb #c241a81c
+# %% ../nbs/01_io.ipynb #eaa067fa
 _MEME_HEADER = "MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\nBackground letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n"
 
 def _check_motif_probs(name, m):
@@ -169,7 +169,7 @@ def write_meme(motifs:dict, # motif name -> tensor (4, m) or (1, 4, m) of letter
     blocks = [_meme_block(name, _check_motif_probs(name, m)) for name, m in motifs.items()]
     _write_text(_MEME_HEADER + ''.join(blocks), path)
 
-# %% ../nbs/01_io.ipynb #72f3ba74
+# %% ../nbs/01_io.ipynb #9e2473c3
 _JASPAR = 'JASPAR2024_CORE_vertebrates_non-redundant.meme'
 
 def jaspar_path()->Path: # path of the shipped MEME file
@@ -178,7 +178,7 @@ def jaspar_path()->Path: # path of the shipped MEME file
     if not path.exists(): raise FileNotFoundError(f"{path} is missing; rebuild it with `python tools/build_jaspar.py`")
     return path
 
-# %% ../nbs/01_io.ipynb #866654a3
+# %% ../nbs/01_io.ipynb #e3b682e3
 _BED_COLUMNS = ('chrom', 'start', 'end', 'name', 'score', 'strand', 'thickStart', 'thickEnd', 'itemRgb', 'blockCount', 'blockSizes', 'blockStarts')
 _NARROWPEAK_COLUMNS = ('chrom', 'start', 'end', 'name', 'score', 'strand', 'signalValue', 'pValue', 'qValue', 'summit')
 _INT_COLUMNS = ('start', 'end', 'summit', 'thickStart', 'thickEnd', 'blockCount')
@@ -201,7 +201,7 @@ def _bed_names(n, names):
     if n == 10: return list(_NARROWPEAK_COLUMNS)
     return list(_BED_COLUMNS[:n]) + [f"extra{j}" for j in range(n - len(_BED_COLUMNS))]
 
-# %% ../nbs/01_io.ipynb #ab345018
+# %% ../nbs/01_io.ipynb #d9958616
 def _to_int_column(df, col, linenos, where):
     "Convert `df[col]` to int64 in place, raising with the line of the first non-integer."
     v = pd.to_numeric(df[col], errors='coerce')
@@ -230,7 +230,7 @@ def read_bed(filename, # BED or narrowPeak file, plain or gzip-compressed
     if {'start', 'end'} <= set(cols): _check_coordinates(df, linenos, str(path))
     return df
 
-# %% ../nbs/01_io.ipynb #49f5ac7c
+# %% ../nbs/01_io.ipynb #4b3b69f7
 def _loci_frame(loci, name='loci'):
     "The loci as a DataFrame with columns chrom (str), start, end (int64) and summit (float, NaN where absent)."
     if isinstance(loci, (list, tuple)):
@@ -253,7 +253,7 @@ def _loci_frame(loci, name='loci'):
     if 'summit' not in out: out['summit'] = np.nan
     return out
 
-# %% ../nbs/01_io.ipynb #e6ae0f8d
+# %% ../nbs/01_io.ipynb #fc02e362
 def _open_sequences(sequences, alphabet):
     "A `pyfaidx.Fasta` (opened here for a path) or the validated dict; and whether it must be closed."
     if isinstance(sequences, pyfaidx.Fasta): return sequences, False
@@ -291,7 +291,7 @@ def _sequence_windows(seqs, chrom, starts, width, alphabet, ignore):
         raise ValueError(f"sequences has character {text[i]!r} at {chrom}:{starts[i // width] + i % width}, which is neither in alphabet {list(alphabet)} nor in ignore {list(ignore)} (add it to ignore to read it as N)") from None
     return ohe.view(len(alphabet), len(starts), width).permute(1, 0, 2)
 
-# %% ../nbs/01_io.ipynb #51d1bc62
+# %% ../nbs/01_io.ipynb #b1f24124
 def _validate_signals(signals, name):
     "None, or a non-empty list of bigWig paths / dicts of chromosome -> 1-D array; returned as a list."
     if signals is None: return None
@@ -333,7 +333,7 @@ def _signal_windows(track, chrom, starts, width):
     else: y = np.stack([track.values(chrom, s, s + width, numpy=True) for s in starts.tolist()]).astype(np.float32)
     return np.nan_to_num(y, nan=0.0)
 
-# %% ../nbs/01_io.ipynb #69ca44d8
+# %% ../nbs/01_io.ipynb #ac6d8549
 def _window_starts(df, width, max_jitter):
     "Start of the window of `width + 2*max_jitter` bases centred on each locus (summit, else midpoint)."
     mid = (df['start'].to_numpy() + df['end'].to_numpy()) // 2
@@ -352,7 +352,7 @@ def _fits(chrom, starts, width, lengths):
         fits &= starts + width <= np.nan_to_num(n, nan=-1)
     return fits & ~missing, missing
 
-# %% ../nbs/01_io.ipynb #d060b71a
+# %% ../nbs/01_io.ipynb #4084f5e5
 def _skip_report(missing, off_end, chroms_missing, n_seen):
     "Text saying how many loci were skipped and why."
     parts = []
@@ -376,7 +376,7 @@ def _select_loci(df, chroms, n_loci, windows):
     if n_missing + n_off: warnings.warn(report, MemeNbWarning, stacklevel=3)
     return keep
 
-# %% ../nbs/01_io.ipynb #897bf7f2
+# %% ../nbs/01_io.ipynb #2d43f6cc
 class LociSignals(NamedTuple):
     "Sequences and output-window signals returned by `extract_loci`."
     X: torch.Tensor # one-hot sequences, (n, len(alphabet), in_window + 2*max_jitter), int8
@@ -393,7 +393,7 @@ class LociSignalsControls(NamedTuple):
     y: torch.Tensor # signals, (n, len(signals), out_window + 2*max_jitter), float32
     X_ctl: torch.Tensor # input-window signals, (n, len(in_signals), in_window + 2*max_jitter), float32
 
-# %% ../nbs/01_io.ipynb #b09ccabd
+# %% ../nbs/01_io.ipynb #5421bf36
 def _validate_chroms(chroms):
     "None, or the chromosome names as a set."
     if chroms is None: return None
@@ -416,7 +416,7 @@ def _track_fetcher(tracks, width):
     "A function `(chrom, starts) -> (k, len(tracks), width)` float32 tensor over all `tracks`."
     return lambda c, s: torch.from_numpy(np.stack([_signal_windows(t, c, s, width) for t in tracks], axis=1))
 
-# %% ../nbs/01_io.ipynb #b5bad554
+# %% ../nbs/01_io.ipynb #58c1f0de
 def extract_loci(loci, # BED/narrowPeak path (plain or .gz), DataFrame with chrom, start, end (optional summit), or a list of them
                  sequences, # FASTA path, pyfaidx.Fasta, or dict chromosome -> str or one-hot tensor (len(alphabet), length)
                  signals:list=None, # output-window tracks: bigWig paths (needs pyBigWig) or dicts chromosome -> 1-D array

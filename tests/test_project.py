@@ -83,3 +83,4 @@ def test_sidebar_lists_every_notebook():
     nbs = {str(p.relative_to(ROOT / 'nbs')) for p in (ROOT / 'nbs').rglob('*.ipynb')
            if not any(part.startswith(('_', '.')) for part in p.relative_to(ROOT / 'nbs').parts)}
     assert nbs <= listed, f"add to nbs/sidebar.yml: {sorted(nbs - listed)}"
+    assert listed <= nbs, f"nbs/sidebar.yml lists notebooks that do not exist: {sorted(listed - nbs)}"

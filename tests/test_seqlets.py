@@ -1,0 +1,117 @@
+"Planted-signal recovery, sub-span property, overlap and monotonicity properties of meme_nb.seqlets."
+import numpy as np, pandas as pd, pytest, torch
+from hypothesis import given, settings, strategies as st, HealthCheck
+from meme_nb.seqlets import recursive_seqlets, tfmodisco_seqlets, _discretize, _NullTails
+
+def planted(n=200, L=1000, k=3, seed=0, scale=0.02, amp=(0.1, 0.3), lens=(6, 15)):
+    "Laplace noise with k non-overlapping planted spans per example; returns X (n, L) float32 and the spans."
+    rng = np.random.default_rng(seed)
+    X = rng.laplace(0, scale, size=(n, L))
+    spans = []
+    for i in range(n):
+        for j, c in enumerate(sorted(rng.choice(L // 60 - 2, k, replace=False))):
+            s = 60 * (c + 1) + int(rng.integers(0, 20)); e = s + int(rng.integers(*lens))
+            X[i, s:e] += rng.uniform(*amp); spans.append((i, s, e))
+    return torch.from_numpy(X.astype(np.float32)), spans
+
+def _hits(df, spans):
+    "For each planted span, whether a called span overlaps it; for each call, whether it overlaps a planted span."
+    by = {}
+    for i, s, e in spans: by.setdefault(i, []).append((s, e))
+    rec = [any((df.example_idx == i) & (df.start < e) & (df.end > s)) for i, s, e in spans]
+    prec = [any(s < r.end and e > r.start for s, e in by.get(r.example_idx, [])) for r in df.itertuples()]
+    return np.mean(rec), np.mean(prec)
+
+def test_recursive_recovers_planted_spans():
+    # 200 x 1000 Laplace(0, 0.02) noise, 3 spans of 6-14 positions raised by 0.1-0.3 per example; threshold 1e-3
+    X, spans = planted()
+    recall, precision = _hits(recursive_seqlets(X, threshold=1e-3), spans)
+    assert recall >= 0.9 and precision >= 0.9, (recall, precision)
+
+def test_tfmodisco_recovers_planted_spans():
+    X, spans = planted(seed=1)
+    df = tfmodisco_seqlets(X)
+    recall, precision = _hits(df, spans)
+    assert recall >= 0.9 and precision >= 0.9, (recall, precision)
+    assert (df.attribution[:len(spans)] != 0).all()
+
+def _cores_disjoint(df, flank=0):
+    for _, g in df.groupby('example_idx'):
+        g = g.sort_values('start'); s, e = g.start.values + flank, g.end.values - flank
+        assert (s[1:] >= e[:-1]).all()
+
+def test_no_overlapping_cores_and_sub_span_property():
+    X, _ = planted(n=60, seed=2)
+    df = recursive_seqlets(X)
+    _cores_disjoint(df)
+    B, pmf = _discretize(X.numpy(), 1000); null = _NullTails(pmf)
+    for r in df.itertuples():   # brute force: every sub-span of length >= 4 is significant
+        b = B[r.example_idx, r.start:r.end].astype(np.int64); n = len(b)
+        for l in range(4, n + 1):
+            for s in range(0, n - l + 1):
+                assert null.sf(l)[b[s:s + l].sum()] < 0.01, (r, s, l)
+        assert r.start + 4 <= r.end <= r.start + 25
+        np.testing.assert_allclose(r._5, null.sf(n)[b.sum()])
+        np.testing.assert_allclose(r.attribution, X[r.example_idx, r.start:r.end].double().sum().item(), rtol=1e-9)
+    _cores_disjoint(tfmodisco_seqlets(X), flank=10)
+
+def test_stricter_threshold_calls_fewer_and_nested():
+    X, _ = planted(n=50, seed=3)
+    prev = None
+    for t in (0.05, 0.01, 1e-3, 1e-5):
+        df = recursive_seqlets(X, threshold=t)
+        if prev is not None:
+            assert len(df) <= len(prev)
+            for r in df.itertuples():   # each stricter call overlaps a looser one
+                assert ((prev.example_idx == r.example_idx) & (prev.start < r.end) & (prev.end > r.start)).any()
+        prev = df
+
+def test_tfmodisco_fdr_monotone():
+    X, _ = planted(n=50, seed=4)
+    counts = [len(tfmodisco_seqlets(X, target_fdr=f, min_passing_windows_frac=0.0, max_passing_windows_frac=1.0)) for f in (0.01, 0.1, 0.3)]
+    assert counts == sorted(counts), counts
+
+def test_inputs_untouched_and_types():
+    X, _ = planted(n=5)
+    X0 = X.clone(); recursive_seqlets(X, additional_flanks=3); tfmodisco_seqlets(X, flank=0)
+    assert torch.equal(X, X0)
+    pd.testing.assert_frame_equal(recursive_seqlets(X), recursive_seqlets(X.numpy()))
+
+@pytest.mark.parametrize('kw,match', [
+    (dict(X=torch.zeros(2, 4, 10)), 'X must have shape'), (dict(X=torch.zeros(10)), 'X must have shape'),
+    (dict(X=torch.tensor([[0.0, float('nan'), 1.0, 2.0]])), 'X must be finite'),
+    (dict(threshold=0.0), 'threshold'), (dict(threshold=1.01), 'threshold'), (dict(threshold=-1e-3), 'threshold'),
+    (dict(min_seqlet_len=10, max_seqlet_len=5), 'max_seqlet_len'), (dict(min_seqlet_len=0), 'min_seqlet_len'),
+    (dict(additional_flanks=-2), 'additional_flanks'), (dict(n_bins=0), 'n_bins')])
+def test_recursive_bad_inputs(kw, match):
+    args = dict(X=torch.randn(3, 50)); args.update(kw)
+    with pytest.raises(ValueError, match=match): recursive_seqlets(**args)
+
+def test_bad_types():
+    with pytest.raises(TypeError, match='X'): recursive_seqlets([[0.1, 0.2]])
+    with pytest.raises(TypeError, match='threshold'): recursive_seqlets(torch.randn(2, 9), threshold='0.1')
+    with pytest.raises(TypeError, match='min_seqlet_len'): recursive_seqlets(torch.randn(2, 9), min_seqlet_len=4.0)
+    with pytest.raises(ValueError, match='X_attr'): tfmodisco_seqlets(torch.randn(2, 3, 4, 5))
+    with pytest.raises(ValueError, match='X_attr'): tfmodisco_seqlets(torch.full((2, 50), float('nan')))
+    with pytest.raises(ValueError, match='flank'): tfmodisco_seqlets(torch.randn(2, 50), flank=-1)
+    with pytest.raises(ValueError, match='target_fdr'): tfmodisco_seqlets(torch.randn(2, 50), target_fdr=2)
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 4), L=st.integers(8, 120), mn=st.integers(1, 6),
+       extra=st.integers(0, 10), flanks=st.integers(0, 4), threshold=st.floats(1e-4, 1.0), n_bins=st.integers(2, 60))
+def test_recursive_properties(seed, n, L, mn, extra, flanks, threshold, n_bins):
+    rng = np.random.default_rng(seed)
+    X = rng.laplace(0, 1, (n, L)) + (rng.random((n, L)) < 0.1) * 3
+    mn = min(mn, L); mx = mn + extra
+    df = recursive_seqlets(X, threshold=threshold, min_seqlet_len=mn, max_seqlet_len=mx, additional_flanks=flanks, n_bins=n_bins)
+    assert list(df.columns) == ['example_idx', 'start', 'end', 'attribution', 'p-value']
+    assert df['p-value'].is_monotonic_increasing and (df['p-value'] < threshold).all()
+    assert ((df.start >= 0) & (df.end <= L) & (df.end - df.start >= min(mn, L))).all()
+    core = recursive_seqlets(X, threshold=threshold, min_seqlet_len=mn, max_seqlet_len=mx, n_bins=n_bins)
+    _cores_disjoint(core)
+    assert ((core.end - core.start >= mn) & (core.end - core.start <= mx)).all()
+    assert len(core) == len(df)
+    B, pmf = _discretize(X, n_bins); null = _NullTails(pmf)
+    for r in core.itertuples():
+        b = B[r.example_idx, r.start:r.end].astype(np.int64)
+        assert all(null.sf(l)[b[s:s + l].sum()] < threshold for l in range(mn, len(b) + 1) for s in range(len(b) - l + 1))
