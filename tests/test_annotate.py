@@ -1,0 +1,196 @@
+"Property and brute-force tests for meme_nb.annotate (tomtom, annotate_seqlets, count/pairwise annotations)."
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+from meme_nb.annotate import tomtom, annotate_seqlets, count_annotations, pairwise_annotations
+from meme_nb.io import read_meme, jaspar_path
+from meme_nb.utils import one_hot_encode
+
+
+def _dirichlet(n, L, alpha, seed):
+    g = np.random.default_rng(seed)
+    return [torch.from_numpy(g.dirichlet(np.full(4, alpha), size=int(l)).T.copy()) for l in g.integers(L[0], L[1] + 1, n)]
+
+
+def _score(Q, T, metric):
+    if metric == 'euclidean': return -np.sqrt(((Q[:, :, None] - T[:, None, :]) ** 2).sum(0))
+    q, t = Q - Q.mean(0), T - T.mean(0)
+    return (q.T @ t) / np.sqrt((q ** 2).sum(0)[:, None] * (t ** 2).sum(0)[None])
+
+
+def _reference(Q, Ts, rc=True, nb=100, metric='euclidean'):
+    "Naive Tomtom: loops over targets, strands and offsets; exact nulls by repeated np.convolve."
+    Q = Q.numpy()
+    strands = lambda T: [T] + ([T[::-1, ::-1]] if rc else [])
+    cols = np.concatenate([s for T in Ts for s in []] + [T.numpy() for T in Ts] + ([T.numpy()[::-1, ::-1] for T in Ts] if rc else []), 1)
+    S = _score(Q, cols, metric); med = np.median(S, 1)[:, None]
+    smin = np.floor((S - med).min()); k = np.floor(nb / ((S - med).max() - smin))
+    Z = np.round((S - med - smin) * k).astype(int); z0 = int(np.round(-smin * k)); m = Q.shape[1]
+    H = [np.bincount(Z[i], minlength=nb + 1) / Z.shape[1] for i in range(m)]
+    def sf(a, e, t):
+        pmf = np.array([1.0])
+        for i in range(a, e): pmf = np.convolve(pmf, H[i])
+        return 1.0 if t <= 0 else (pmf[t:].sum() if t < len(pmf) else 0.0)
+    out = []
+    for T in Ts:
+        best = None
+        for strand, TT in enumerate(strands(T.numpy())):
+            Zt = np.round((_score(Q, TT, metric) - med - smin) * k).astype(int); n = TT.shape[1]
+            for o in range(-(m - 1), n):
+                s = sum(Zt[i, i + o] if 0 <= i + o < n else z0 for i in range(m))
+                if best is None or s > best[0] or (s == best[0] and strand > best[2]): best = (s, o, strand)
+        n, q = T.shape[1], 1.0
+        for o in range(-(m - 1), n):
+            a, e = max(0, -o), min(m, n - o)
+            q *= 1 - sf(a, e, best[0] - z0 * (m - (e - a)))
+        out.append((1 - q ** 2 if rc else 1 - q, best[0], best[1], best[2]))
+    return out
+
+
+@pytest.mark.parametrize('seed,rc,nb', [(0, True, 100), (1, False, 100), (2, True, 30), (3, True, 7)])
+def test_tomtom_matches_brute_force(seed, rc, nb):
+    Ts = _dirichlet(15, (1, 7), 0.5, seed)
+    Qs = _dirichlet(3, (1, 8), 0.7, seed + 100) + [one_hot_encode('ACGGT').double()]
+    r = tomtom(Qs, Ts, reverse_complement=rc, n_score_bins=nb)
+    for i, Q in enumerate(Qs):
+        ref = _reference(Q, Ts, rc=rc, nb=nb)
+        np.testing.assert_allclose(r.p_values[i].numpy(), [x[0] for x in ref], rtol=1e-8, atol=1e-14)
+        assert r.scores[i].tolist() == [float(x[1]) for x in ref]
+        assert r.offsets[i].tolist() == [x[2] for x in ref]
+        assert r.strands[i].tolist() == [x[3] for x in ref]
+
+
+def test_tomtom_small_p_values_stay_exact():
+    "A long motif against itself: the p-value is far below float64 epsilon and still exact."
+    Ts = _dirichlet(40, (4, 12), 0.3, 7)
+    Q = Ts[5]
+    p = tomtom([Q], Ts).p_values[0, 5].item()
+    ref = _reference(Q, Ts)[5][0]
+    assert p < 1e-10 and p == pytest.approx(ref, rel=1e-8)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_q=st.integers(1, 6), k=st.integers(1, 6), rc=st.booleans())
+def test_tomtom_properties(seed, n_q, k, rc):
+    g = np.random.default_rng(seed)
+    Ts = _dirichlet(int(g.integers(1, 12)), (1, 10), float(g.choice([0.2, 1.0, 5.0])), seed)
+    Qs = [torch.eye(4, dtype=torch.float64)[torch.from_numpy(g.integers(0, 4, int(L)))].T for L in g.integers(1, 12, n_q)]
+    copies = [q.clone() for q in Qs]
+    full = tomtom(Qs, Ts, reverse_complement=rc)
+    p = full.p_values
+    assert p.shape == (n_q, len(Ts)) and not p.isnan().any() and (p >= 0).all() and (p <= 1).all()
+    m = torch.tensor([q.shape[1] for q in Qs])[:, None]; n = torch.tensor([t.shape[1] for t in Ts])[None]
+    assert ((full.offsets > -m) & (full.offsets < n)).all()
+    assert (full.overlaps == torch.minimum(n - full.offsets, m) - (-full.offsets).clamp_min(0)).all()
+    assert (full.overlaps >= 1).all()
+    if not rc: assert (full.strands == 0).all()
+    near = tomtom(Qs, Ts, n_nearest=k, reverse_complement=rc)
+    kk = min(k, len(Ts))
+    assert near.idxs.shape == (n_q, kk)
+    torch.testing.assert_close(near.p_values, p.sort(dim=1).values[:, :kk], rtol=1e-10, atol=1e-300)
+    torch.testing.assert_close(p.gather(1, near.idxs), near.p_values, rtol=1e-10, atol=1e-300)
+    for a, b in zip(Qs, copies): assert torch.equal(a, b)
+
+
+def test_tomtom_order_and_batching_do_not_matter():
+    Ts = _dirichlet(25, (3, 14), 0.5, 11)
+    Qs = _dirichlet(12, (3, 14), 0.5, 12)
+    a = tomtom(Qs, Ts)
+    b = tomtom(Qs[::-1], Ts)
+    torch.testing.assert_close(a.p_values, b.p_values.flip(0), rtol=1e-10, atol=1e-300)
+    one = torch.cat([tomtom([q], Ts).p_values for q in Qs])
+    torch.testing.assert_close(a.p_values, one, rtol=1e-10, atol=1e-300)
+    perm = torch.randperm(25, generator=torch.Generator().manual_seed(0))
+    c = tomtom(Qs, [Ts[i] for i in perm])
+    torch.testing.assert_close(a.p_values[:, perm], c.p_values, rtol=1e-10, atol=1e-300)
+    assert torch.equal(a.scores[:, perm], c.scores)
+
+
+def test_tomtom_uniform_query():
+    Ts = list(read_meme(jaspar_path()).values())
+    U = torch.full((4, 12), 0.25)
+    informative = [i for i, T in enumerate(Ts) if (T.max(0).values >= 0.5).all()]
+    assert tomtom([U], Ts).p_values[0, informative].min() > 0.05
+    assert (tomtom([U], Ts, metric='pearson').p_values == 1).all()
+
+
+@pytest.mark.parametrize('kw,exc,match', [
+    (dict(n_nearest=0), ValueError, 'n_nearest'), (dict(n_nearest=1.0), TypeError, 'n_nearest'),
+    (dict(n_score_bins=0), ValueError, 'n_score_bins'), (dict(n_median_bins=0), ValueError, 'n_median_bins'),
+    (dict(n_target_bins=0), ValueError, 'n_target_bins'), (dict(n_cache=-1), ValueError, 'n_cache'),
+    (dict(reverse_complement=1), TypeError, 'reverse_complement'), (dict(n_jobs=0), ValueError, 'n_jobs'),
+    (dict(metric='ed'), ValueError, 'metric')])
+def test_tomtom_bad_arguments(kw, exc, match):
+    with pytest.raises(exc, match=match): tomtom([torch.ones(4, 3) / 4], [torch.ones(4, 3) / 4], **kw)
+
+
+@pytest.mark.parametrize('Qs,Ts,exc,match', [
+    ([], [torch.ones(4, 2)], ValueError, 'Qs'), ([torch.ones(4, 2)], [], ValueError, 'Ts'),
+    ('ACGT', [torch.ones(4, 2)], TypeError, 'Qs'), ([torch.ones(4, 2)], [torch.ones(4, 2), torch.ones(3, 2)], ValueError, r'Ts\[1\]'),
+    ([torch.full((4, 2), float('nan'))], [torch.ones(4, 2)], ValueError, r'Qs\[0\]'), ([torch.ones(4)], [torch.ones(4, 2)], ValueError, r'Qs\[0\]'),
+    ([torch.ones(3, 2)], [torch.ones(3, 2)], ValueError, 'reverse_complement')])
+def test_tomtom_bad_motifs(Qs, Ts, exc, match):
+    with pytest.raises(exc, match=match): tomtom(Qs, Ts)
+
+
+def test_annotate_seqlets_matches_tomtom_and_checks_input():
+    motifs = dict(list(read_meme(jaspar_path()).items())[:40])
+    g = torch.Generator().manual_seed(0)
+    X = torch.nn.functional.one_hot(torch.randint(0, 4, (5, 100), generator=g), 4).permute(0, 2, 1).float()
+    sl = pd.DataFrame({'example_idx': [0, 3, 4, 1], 'start': [5, 40, 80, 0], 'end': [17, 52, 100, 9], 'attribution': 1.0})
+    X0, sl0 = X.clone(), sl.copy()
+    idxs, pvals = annotate_seqlets(X, sl, motifs, n_nearest=3)
+    r = tomtom([X[e, :, s:t] for e, s, t in zip(sl.example_idx, sl.start, sl.end)], list(motifs.values()), n_nearest=3)
+    assert torch.equal(idxs, r.idxs) and torch.equal(pvals, r.p_values)
+    assert torch.equal(X, X0); pd.testing.assert_frame_equal(sl, sl0)
+    with pytest.raises(ValueError, match='example_idx'): annotate_seqlets(X, sl.assign(example_idx=[0, 3, 5, 1]), motifs)
+    with pytest.raises(ValueError, match='end'): annotate_seqlets(X, sl.assign(end=[17, 52, 101, 9]), motifs)
+    with pytest.raises(ValueError, match='start'): annotate_seqlets(X, sl.assign(start=[-1, 40, 80, 0]), motifs)
+    with pytest.raises(TypeError, match='motifs'): annotate_seqlets(X, sl, 3)
+    with pytest.raises(ValueError, match='n_nearest'): annotate_seqlets(X, sl, motifs, n_nearest=41)
+    with pytest.raises(TypeError, match='X'): annotate_seqlets(X.numpy(), sl, motifs)
+    with pytest.raises(TypeError, match='seqlets'): annotate_seqlets(X, sl.values, motifs)
+
+
+def _brute_pairs(e, m, k, unique, symmetric):
+    out = np.zeros((k, k), int)
+    for x in np.unique(e):
+        ms = m[e == x]; c = np.zeros((k, k), int)
+        for i in range(len(ms)):
+            for j in range(i + 1, len(ms)):
+                a, b = (min(ms[i], ms[j]), max(ms[i], ms[j])) if symmetric else (ms[i], ms[j])
+                c[a, b] += 1
+        if unique: c = (c > 0).astype(int)
+        if symmetric: c = c + c.T - np.diag(c.diagonal())
+        out += c
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(ann=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 5)), max_size=60), unique=st.booleans(), symmetric=st.booleans())
+def test_counts_match_brute_force(ann, unique, symmetric):
+    e = np.array([a for a, _ in ann], dtype=np.int64); m = np.array([b for _, b in ann], dtype=np.int64)
+    C = count_annotations((e, m), shape=(8, 6), dtype=torch.int64)
+    ref = np.zeros((8, 6), int)
+    np.add.at(ref, (e, m), 1)
+    assert (C.numpy() == ref).all()
+    assert torch.equal(count_annotations(np.stack([e, m], 1).reshape(-1, 2), shape=(8, 6), dtype=torch.int64), C)
+    P = pairwise_annotations((pd.Series(e), torch.from_numpy(m)), shape=6, unique=unique, symmetric=symmetric)
+    assert (P.numpy() == _brute_pairs(e, m, 6, unique, symmetric)).all()
+    if symmetric: assert torch.equal(P, P.T)
+
+
+def test_counts_bad_input():
+    e, m = torch.tensor([0, 1, 2]), torch.tensor([1, 1, 0])
+    with pytest.raises(ValueError, match=r'X.*\(2, n\)'): count_annotations(torch.stack([e, m]))
+    with pytest.raises(ValueError, match=r'X.*\(2, n\)'): pairwise_annotations(np.stack([e, m]))
+    with pytest.raises(ValueError, match='example index 2'): count_annotations((e, m), shape=(2, 2))
+    with pytest.raises(ValueError, match='motif index 1'): pairwise_annotations((e, m), shape=1)
+    with pytest.raises(ValueError, match='shape'): count_annotations((e, m), shape=(3,))
+    with pytest.raises(ValueError, match='equal length'): count_annotations((e, m[:2]))
+    with pytest.raises(ValueError, match='integer'): count_annotations((e, m.float()))
+    with pytest.raises(TypeError, match='symmetric'): pairwise_annotations((e, m), symmetric=None)
+    with pytest.raises(ValueError, match='dim'): count_annotations((e, m), dim=-1)
