@@ -84,3 +84,12 @@ def test_sidebar_lists_every_notebook():
            if not any(part.startswith(('_', '.')) for part in p.relative_to(ROOT / 'nbs').parts)}
     assert nbs <= listed, f"add to nbs/sidebar.yml: {sorted(nbs - listed)}"
     assert listed <= nbs, f"nbs/sidebar.yml lists notebooks that do not exist: {sorted(listed - nbs)}"
+
+
+def test_docs_processor_runs_no_cell_out_of_context():
+    "nbdev's docs processing executes every cell that contains an import: such cells must hold imports only (tools/doccheck.py)."
+    sys.path.insert(0, str(ROOT / 'tools'))
+    from doccheck import risky_cells
+    bad = [f'{p.relative_to(ROOT)} cell {i}: {l}' for p in sorted((ROOT / 'nbs').rglob('*.ipynb'))
+           if '.ipynb_checkpoints' not in str(p) for i, l in risky_cells(p)]
+    assert not bad, 'move these imports to the notebook\'s import cell:\n' + '\n'.join(bad)
