@@ -25,7 +25,7 @@ PAGE = """<!DOCTYPE html>
 <link rel="icon" href="data:,">
 <title>{title} – meme_nb</title>
 <style>{css}</style></head>
-<body><nav class="sidebar" id="sidebar"><a class="brand" href="index.html">meme_nb</a>{nav}</nav>
+<body><nav class="sidebar" id="sidebar"><a class="brand" href="{home}">meme_nb</a>{nav}</nav>
 <main class="page"><header><h1 class="title">{title}</h1><p class="description">{description}</p></header>
 {body}</main></body></html>
 """
@@ -163,7 +163,7 @@ def build(out=ROOT / '_site', nbs=ROOT / 'nbs'):
         nav = _nav_html(items, {k: ('../' * depth + h, t) for k, (h, t) in pages.items()}, '../' * depth + href)
         page = out / href
         page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(PAGE.format(title=html.escape(str(title)), description=html.escape(str(fm.get('description', ''))),
+        page.write_text(PAGE.format(home='../' * depth + 'index.html', title=html.escape(str(title)), description=html.escape(str(fm.get('description', ''))),
                                     css=CSS + _pygments_css(), nav=nav, body=body))
         written.append(page)
     return written
