@@ -111,3 +111,22 @@ def test_every_page_in_a_browser(site, server):
         page.goto(server + str(tut[0].relative_to(out))); page.screenshot(path=str(art / 'tutorial.png'), full_page=False)
         browser.close()
     assert (art / 'home.png').stat().st_size > 10_000
+
+
+def test_report_page_in_a_browser(site, server):
+    "The HTML written by `meme-nb report` opens cleanly: no console errors, every embedded figure loads."
+    from meme_nb.report import report
+    out, _ = site
+    rep = report(out=out / 'report', n_loci=12, n_shuffles=2, n_top=2, verbose=False)
+    args = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+            '--disable-component-update', '--disable-sync']
+    with _browser() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        _check_page(browser, server + 'report/report.html')
+        page = browser.new_page()
+        page.goto(server + 'report/report.html')
+        n_img = page.evaluate("document.images.length")
+        tables = page.evaluate("document.querySelectorAll('table').length")
+        browser.close()
+    assert n_img >= 2 and tables >= 4, (n_img, tables)
+    assert rep.html == out / 'report' / 'report.html'
