@@ -9,7 +9,7 @@ __all__ = ['TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'anno
            'pairwise_annotations']
 
 # %% ../nbs/09_annotate.ipynb #b52381d2
-import math
+import math, warnings
 from pathlib import Path
 from typing import NamedTuple
 

@@ -18,7 +18,7 @@ import pyfaidx
 import torch
 from tqdm.auto import tqdm
 
-from .utils import _describe, _validate_int, characters
+from .utils import _describe, _validate_int
 from .io import _loci_frame, _window_starts, extract_loci, jaspar_path, read_meme
 from .ersatz import dinucleotide_shuffle
 from .predict import predict

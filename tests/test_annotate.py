@@ -194,3 +194,12 @@ def test_counts_bad_input():
     with pytest.raises(ValueError, match='integer'): count_annotations((e, m.float()))
     with pytest.raises(TypeError, match='symmetric'): pairwise_annotations((e, m), symmetric=None)
     with pytest.raises(ValueError, match='dim'): count_annotations((e, m), dim=-1)
+
+
+def test_count_saturates_with_a_warning():
+    "300 annotations of one motif in one example do not fit uint8: the count stops at 255 and says so."
+    from meme_nb.utils import MemeNbWarning
+    e = torch.zeros(300, dtype=torch.long)
+    with pytest.warns(MemeNbWarning, match='saturated'):
+        c = count_annotations((e, e.clone()), shape=(1, 1))
+    assert c.dtype == torch.uint8 and c.item() == 255

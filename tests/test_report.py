@@ -5,10 +5,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from meme_nb.annotate import tomtom
-from meme_nb.datasets import MOTIFS, motif_pwms, write_genome
+from meme_nb.datasets import motif_pwms, write_genome
 from meme_nb.io import jaspar_path, read_meme
 from meme_nb.report import main, report
 
