@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .utils import _describe, _validate_int
-from .io import _loci_frame, _window_starts, extract_loci, jaspar_path, read_meme
+from .io import _fits, _loci_frame, _window_starts, extract_loci, jaspar_path, read_meme
 from .ersatz import dinucleotide_shuffle
 from .predict import predict
 from .attribution import deep_lift_shap
@@ -101,10 +101,9 @@ def _load_loci(bed, fasta, length, n_loci=None):
     df = _loci_frame(bed)
     starts = _window_starts(df, length, 0)
     with pyfaidx.Fasta(str(fasta), as_raw=True) as fa: sizes = {k: len(v) for k, v in fa.items()}
-    size = df['chrom'].map(sizes)
-    missing = size.isna().to_numpy()
-    off = ~missing & ((starts < 0) | (starts + length > size.fillna(0).to_numpy()))
-    keep = np.flatnonzero(~missing & ~off)[:n_loci]
+    fits, missing = _fits(df['chrom'], starts, length, [sizes])
+    off = ~missing & ~fits
+    keep = np.flatnonzero(fits)[:n_loci]
     if not len(keep): raise ValueError(f"bed: no record of {str(bed)!r} fits a {length} bp window on the chromosomes of {str(fasta)!r}")
     table = pd.DataFrame({'chrom': df['chrom'].to_numpy()[keep], 'start': starts[keep], 'end': starts[keep] + length,
                           'name': df['name'].to_numpy()[keep] if 'name' in df else [f'locus_{i}' for i in keep]})
@@ -143,11 +142,14 @@ def _consensus(pwm):
 def _marginal_table(model, X, motifs, names, target, n_background, batch_size, device, random_state):
     "Mean and spread of the change in output `target` when each named motif's consensus is written into shuffled loci."
     bg = dinucleotide_shuffle(X[:n_background], n=1, random_state=random_state)[:, 0].float()
-    rows = []
+    rows, done = [], {}
     for name in names:
-        before, after = marginalize(model, bg, _consensus(motifs[name]), batch_size=batch_size, device=device)
-        d = (after - before)[:, target]
-        rows.append({'motif': name, 'consensus': _consensus(motifs[name]), 'mean_change': d.mean().item(), 'sd_change': d.std().item() if len(d) > 1 else 0.0})
+        c = _consensus(motifs[name])
+        if c not in done:  # redundant JASPAR motifs often share a consensus: marginalize it once
+            before, after = marginalize(model, bg, c, batch_size=batch_size, device=device)
+            done[c] = (after - before)[:, target]
+        d = done[c]
+        rows.append({'motif': name, 'consensus': c, 'mean_change': d.mean().item(), 'sd_change': d.std().item() if len(d) > 1 else 0.0})
     return pd.DataFrame(rows, columns=['motif', 'consensus', 'mean_change', 'sd_change'])
 
 # %% ../nbs/14_report.ipynb #c11ba6fd
