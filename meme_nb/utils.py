@@ -101,6 +101,24 @@ def _validate_int(v, name, min=None, max=None):
         raise ValueError(f"{name} must be in [{lo}, {hi}]; got {v}")
     return v
 
+def _validate_index(x, name, ndim=None):
+    "Index array `x` (tensor, array, Series/DataFrame, list) as a CPU int64 tensor; integral floats pass, fractions/NaN/inf/bools raise."
+    if isinstance(x, torch.Tensor): t = x.detach().cpu()
+    else:
+        if hasattr(x, 'to_numpy'): x = x.to_numpy()
+        try: a = np.asarray(x)
+        except Exception as e: raise TypeError(f"{name} must be integer indices (tensor, array, Series or list); got {_describe(x)}") from e
+        if a.dtype == object or a.dtype.kind not in 'biuf': raise TypeError(f"{name} must hold integer indices; got {_describe(x)} of dtype {a.dtype}")
+        t = torch.from_numpy(a if a.size else a.astype(np.int64))
+    if t.dtype == torch.bool: raise ValueError(f"{name} must hold integer indices; got booleans (use .nonzero() to turn a mask into indices)")
+    if t.is_complex(): raise ValueError(f"{name} must hold integer indices; got dtype {t.dtype}")
+    if t.is_floating_point():
+        bad = ~torch.isfinite(t) | (t != t.round())
+        if bad.any():
+            raise ValueError(f"{name} must hold integer indices (integral floats are accepted); got {t[bad][0].item()} at flat position {int(bad.flatten().nonzero()[0])}")
+    if ndim is not None and t.ndim != ndim: raise ValueError(f"{name} must be {ndim}-D; got shape {tuple(t.shape)}")
+    return t.to(torch.long, copy=True)
+
 def _validate_span(start, end, length, start_name='start', end_name='end'):
     "Resolve `start`/`end` (`end=-1` or None: to the end) against `length`; return `(start, end)`."
     start = _validate_int(0 if start is None else start, start_name, 0, length)
