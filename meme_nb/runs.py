@@ -385,14 +385,13 @@ class Run:
     def predictions(self):
         keys = sorted(k for k in self.store.array_keys() if k.startswith('predictions'))
         return None if not keys else self.store[keys[0]] if len(keys) == 1 else [self.store[k] for k in keys]
-    def chunks(self, name='attributions', allow_incomplete=False):
-        "Yield `(start, X, values)` per completed chunk, in order: one-hot `(k, 4, L)` and the named array's rows as tensors."
-        if not self.complete and not allow_incomplete:
-            raise ValueError(f"run {str(self.out)!r} is incomplete ({len(self.done)}/{self.n_chunks} chunks): finish it, or pass allow_incomplete=True")
+    def chunks(self, name='attributions'):
+        "Yield `(X, values)` per chunk, in locus order: one-hot `(k, 4, L)` and the rows of array `name` as tensors. Needs a complete run."
+        if not self.complete:
+            raise ValueError(f"run {str(self.out)!r} is incomplete ({len(self.done)}/{self.n_chunks} chunks): rerun its command to finish it")
         arr, cs = (self.attributions if name == 'attributions' else self.store[name]), self.params['chunk_size']
-        for c in self.done:
-            a, b = c * cs, min((c + 1) * cs, len(self.loci))
-            yield a, torch.from_numpy(self.ohe[a:b]), torch.from_numpy(np.asarray(arr[a:b]))
+        for a in range(0, len(self.loci), cs):
+            yield torch.from_numpy(self.ohe[a:a + cs]), torch.from_numpy(np.asarray(arr[a:a + cs]))
 
 def open_run(out, # a run directory written by `run` / `meme-nb predict|attribute|ism`
             )->Run: # loci, parameters and lazy arrays
