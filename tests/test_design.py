@@ -161,7 +161,7 @@ def test_batch_of_two_and_scalar_losses_raise(model, X):
     (dict(motifs=[]), TypeError, 'motifs must be a non-empty list'),
     (dict(motifs='ACGT'), TypeError, 'motifs must be a non-empty list'),
     (dict(motifs=['ACGU']), ValueError, r"motifs\[0\] has character 'U'"),
-    (dict(y=torch.zeros(2)), ValueError, r'y must have shape \(1, \.\.\.\)'),
+    (dict(y=torch.zeros(2, 2)), ValueError, r'y must have shape \(1, \.\.\.\)'),   # a 1-D y is one row; two rows are not
     (dict(y=torch.zeros(1, 7)), ValueError, "y must have the shape of the model's output"),
 ])
 def test_bad_input(model, X, kw, exc, match):
