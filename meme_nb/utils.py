@@ -7,18 +7,18 @@ Docs: https://meme-nb.github.io/meme_nb/utils.html.md"""
 # %% auto #0
 __all__ = ['MemeNbWarning', 'one_hot_encode', 'characters', 'random_one_hot', 'reverse_complement']
 
-# %% ../nbs/00_utils.ipynb #4237f937
+# %% ../nbs/00_utils.ipynb #b1e28a97
 import warnings
 from numbers import Integral
 
 import numpy as np
 import torch
 
-# %% ../nbs/00_utils.ipynb #15a98276
+# %% ../nbs/00_utils.ipynb #eba83d84
 class MemeNbWarning(UserWarning):
     "Warnings raised by meme_nb (skipped loci, convergence problems, dropped data)."
 
-# %% ../nbs/00_utils.ipynb #320ec2ea
+# %% ../nbs/00_utils.ipynb #09a97f63
 _DNA = ('A', 'C', 'G', 'T')
 
 def _describe(x):
@@ -38,7 +38,7 @@ def _check_alphabet(alphabet, name='alphabet'):
         raise ValueError(f"{name} must not repeat characters; got {alphabet!r}")
     return alphabet
 
-# %% ../nbs/00_utils.ipynb #52fbdfbd
+# %% ../nbs/00_utils.ipynb #80be9155
 def _validate_ohe(X, # the input to check
                   name='X', # argument name used in messages
                   alphabet=None, # if given, `X.shape[-2]` must equal its length
@@ -63,7 +63,7 @@ def _validate_ohe(X, # the input to check
     if ohe: _check_one_hot(X, name, allow_N)
     return X
 
-# %% ../nbs/00_utils.ipynb #1fbba398
+# %% ../nbs/00_utils.ipynb #a3024504
 _BLOCK_BYTES = 1 << 19
 _LOW_BITS = np.int64(0x0101010101010101)
 
@@ -122,7 +122,7 @@ def _one_hot_error(X, name, allow_N, offset=0, squeeze=False):
         raise ValueError(f"{name} must be one-hot with {want} per column; column at index {at(idx)} sums to {s[tuple(idx)].item()}")
     raise ValueError(f"{name} must be one-hot (each column one 1 or all zero)")
 
-# %% ../nbs/00_utils.ipynb #db2565ba
+# %% ../nbs/00_utils.ipynb #7826f90b
 def _validate_args(args, n, name='args'):
     "Check `args` is None or a tuple/list of tensors whose first dimension is `n`; return a tuple."
     if args is None: return ()
@@ -173,7 +173,7 @@ def _validate_span(start, end, length, start_name='start', end_name='end'):
     if end < start: raise ValueError(f"{end_name} must be >= {start_name} ({start}); got {end}")
     return start, end
 
-# %% ../nbs/00_utils.ipynb #baa3d117
+# %% ../nbs/00_utils.ipynb #173627ba
 def _rng(random_state, name='random_state'):
     "A `numpy.random.Generator` from an int seed, a Generator, or None."
     if random_state is None or isinstance(random_state, np.random.Generator): return np.random.default_rng(random_state)
@@ -181,7 +181,7 @@ def _rng(random_state, name='random_state'):
         return np.random.default_rng(int(random_state))
     raise TypeError(f"{name} must be a non-negative int, a numpy.random.Generator or None; got {_describe(random_state)}")
 
-# %% ../nbs/00_utils.ipynb #819c891b
+# %% ../nbs/00_utils.ipynb #3464979e
 def _lookup_table(alphabet, ignore):
     "256-entry table: byte -> row index, -1 for ignored characters, -2 for invalid ones."
     table = np.full(256, -2, dtype=np.int16)
@@ -217,7 +217,7 @@ def one_hot_encode(sequence:str, # the sequence to encode
     if dtype in (torch.int8, torch.uint8): return torch.from_numpy(ohe.view(np.int8 if dtype == torch.int8 else np.uint8))
     return torch.from_numpy(ohe).to(dtype)
 
-# %% ../nbs/00_utils.ipynb #e17aa842
+# %% ../nbs/00_utils.ipynb #8f78bb55
 def characters(pwm:torch.Tensor, # one-hot or PWM, (len(alphabet), length) or (1, len(alphabet), length)
                alphabet=_DNA, # characters, in row order
                force=False, # take the argmax of columns that are not one-hot instead of raising
@@ -238,7 +238,7 @@ def characters(pwm:torch.Tensor, # one-hot or PWM, (len(alphabet), length) or (1
     idx[zero.numpy()] = len(alphabet)
     return np.frombuffer((''.join(alphabet) + 'N').encode('ascii'), dtype=np.uint8)[idx].tobytes().decode('ascii')
 
-# %% ../nbs/00_utils.ipynb #59aa1daf
+# %% ../nbs/00_utils.ipynb #55b36431
 def _validate_probs(probs, n, k, name='probs'):
     "Check `probs` is `(n, k)` or `(1, k)` with non-negative rows summing to 1; return a float64 array `(n, k)`."
     p = np.asarray(probs.detach().cpu() if isinstance(probs, torch.Tensor) else probs, dtype=np.float64)
@@ -269,7 +269,7 @@ def random_one_hot(shape:tuple, # (n, k, length): sequences, characters, positio
     idx = _sample_indices(p, length, _rng(random_state))
     return torch.from_numpy(idx[:, None, :] == np.arange(k)[None, :, None]).to(dtype)
 
-# %% ../nbs/00_utils.ipynb #8ea23beb
+# %% ../nbs/00_utils.ipynb #cd773ac2
 _COMP = str.maketrans('ACGTNRYKMSWBVDHacgtnrykmswbvdh', 'TGCANYRMKSWVBHDtgcanyrmkswvbhd')
 
 def reverse_complement(X, # a DNA string, or one-hot tensor (4, length) or (n, 4, length) in ACGT order
@@ -286,7 +286,7 @@ def reverse_complement(X, # a DNA string, or one-hot tensor (4, length) or (n, 4
     _validate_ohe(X, 'X', alphabet=_DNA, ohe=False, ndim=None)
     return X.flip(dims=(-2, -1))
 
-# %% ../nbs/00_utils.ipynb #555c8681
+# %% ../nbs/00_utils.ipynb #5280fe0f
 def _check_motif_columns(m, name='motif'):
     "Raise naming the first column of `m` `(A, k)` that is neither one-hot, all zero, nor a probability vector (sum 1 within 1e-3)."
     p = m.detach().cpu().double()
@@ -295,7 +295,7 @@ def _check_motif_columns(m, name='motif'):
     if not ok.all():
         j = int((~ok).nonzero()[0])
         raise ValueError(f"{name} must have columns that are one-hot, all zero (N) or probability vectors (non-negative, summing to 1 within 1e-3); "
-                         f"column {j} is {[round(v, 4) for v in p[:, j].tolist()]}")
+                         f"column {j} is {[round(v, 4) for v in p[:, j].tolist()] if m.is_floating_point() else m[:, j].tolist()}")
 
 def _validate_motif(motif, alphabet=_DNA, dtype=torch.int8, length=None, name='motif', empty=False, columns=False):
     "Return `motif` (a string, or a tensor `(A, m)`/`(1, A, m)`) as a `(A, m)` tensor of `dtype`; `empty`: allow m = 0; `columns`: check each column."
