@@ -7,8 +7,9 @@ Docs: https://meme-nb.github.io/meme_nb/design.html.md"""
 # %% auto #0
 __all__ = ['greedy_substitution', 'greedy_marginalize']
 
-# %% ../nbs/10_design.ipynb #dc81bd98
+# %% ../nbs/10_design.ipynb #5887d473
 import time
+import warnings
 from numbers import Real
 from typing import Callable, NamedTuple
 
@@ -17,13 +18,25 @@ import torch
 from tqdm.auto import tqdm
 
 from .predict import _as_outputs, _input_dtype, _prepared_model, _to, _validate_device, _validate_dtype
-from .utils import _DNA, _describe, _validate_args, _validate_int, _validate_motif, _validate_ohe
+from .utils import MemeNbWarning, _DNA, _describe, _validate_args, _validate_int, _validate_motif, _validate_ohe
 
-# %% ../nbs/10_design.ipynb #ff55e8aa
-def _validate_target(y, name='y'):
-    "Check `y` is a tensor `(1, ...)`; return it detached on the CPU, at least float32."
+# %% ../nbs/10_design.ipynb #cff71b64
+def _as_numeric_tensor(y, name):
+    "`y` (tensor, array, nested list of numbers) as a real-valued tensor; bools, complex numbers and anything else raise."
     if not isinstance(y, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (1, ...) like the model's output for one sequence; got {_describe(y)}")
+        try: a = np.asarray(y.detach().cpu() if hasattr(y, 'detach') else y)
+        except (TypeError, ValueError): a = np.asarray(None)
+        if a.dtype.kind not in 'iuf':
+            raise TypeError(f"{name} must be numbers (a tensor, numpy array or nested list such as [[10.0]]), like the model's output for one sequence; got {_describe(y)}")
+        y = torch.from_numpy(np.array(a))
+    if y.dtype == torch.bool or y.is_complex():
+        raise TypeError(f"{name} must be real numbers like the model's output for one sequence; got dtype {y.dtype}")
+    return y
+
+def _validate_target(y, name='y'):
+    "Check `y` is numeric of shape `(1, ...)` (a 1-D `y` is one row); return it as a tensor detached on the CPU, at least float32."
+    y = _as_numeric_tensor(y, name)
+    if y.ndim == 1: y = y[None]
     if y.ndim < 2 or y.shape[0] != 1:
         raise ValueError(f"{name} must have shape (1, ...): one row, like the model's output for one sequence; got shape {tuple(y.shape)}")
     return y.detach().cpu().to(torch.promote_types(y.dtype, torch.float32))
@@ -57,7 +70,7 @@ def _validate_tol(tol, name='tol'):
     if not tol >= 0: raise ValueError(f"{name} must be a non-negative number; got {tol}")
     return float(tol)
 
-# %% ../nbs/10_design.ipynb #dbf7cf2e
+# %% ../nbs/10_design.ipynb #4758f71b
 def _design_motif(motif, X, name):
     "`motif` (str or tensor) as a float64 `(4, m)` tensor that fits in X and can be written into X's dtype."
     m = _validate_motif(motif, _DNA, dtype=torch.float64, length=X.shape[-1], name=name)
@@ -83,7 +96,7 @@ def _write_blocks(X, starts, bank, k, lens):
     X.transpose(1, 2)[rows, starts[rows] + cols] = bank[k[rows], cols].to(X.dtype)
     return X
 
-# %% ../nbs/10_design.ipynb #5536d076
+# %% ../nbs/10_design.ipynb #8bfb27cd
 def _per_example_loss(loss, y_hat, y, output_mask=None):
     "`loss(y_hat, y)` on the outputs `output_mask` selects, averaged over all but the first dimension: `(B,)` float32."
     if output_mask is not None: y_hat, y = y_hat[:, output_mask], y[:, output_mask]
@@ -96,7 +109,7 @@ def _per_example_loss(loss, y_hat, y, output_mask=None):
                          "Use an unreduced loss, e.g. torch.nn.MSELoss(reduction='none')")
     return out.reshape(len(out), -1).float().mean(1)
 
-# %% ../nbs/10_design.ipynb #ca30bbce
+# %% ../nbs/10_design.ipynb #4c0ff155
 class _Scorer(NamedTuple):
     "The model, its extra inputs (on the device), the target and the loss that score batches of candidates."
     model: Callable; loss: Callable; y: torch.Tensor; output_mask: torch.Tensor; args: tuple; batch_size: int; verbose: bool
@@ -129,7 +142,7 @@ def _check_output(y_hat, y, name='y'):
     if tuple(y_hat.shape[1:]) != tuple(y.shape[1:]):
         raise ValueError(f"{name} must have the shape of the model's output for one sequence, {(1, *y_hat.shape[1:])}; got shape {tuple(y.shape)}")
 
-# %% ../nbs/10_design.ipynb #9e117901
+# %% ../nbs/10_design.ipynb #e0f10c6b
 class _Edit(NamedTuple):
     "The best candidate of one iteration: its loss, motif index, start position, and how to keep it."
     loss: float; motif: int; pos: int; commit: Callable
@@ -154,7 +167,7 @@ def _greedy(search, loss0, tol, max_iter, verbose):
         if gain < tol: break
     return losses
 
-# %% ../nbs/10_design.ipynb #f3efaf32
+# %% ../nbs/10_design.ipynb #d71f8138
 class _Sequence:
     "The sequence being designed: `X` in its own dtype on the CPU, `Xc` in the compute dtype on the device, and the motif bank for both."
     def __init__(self, X, bank, lens, device, dtype):
@@ -192,7 +205,7 @@ def _best_substitution(scorer, seq, allowed):
     kb, sb = int(k[i]), int(s[i])
     return _Edit(float(losses[i]), kb, sb, lambda: seq.write(kb, sb))
 
-# %% ../nbs/10_design.ipynb #894a38a9
+# %% ../nbs/10_design.ipynb #35211faa
 def _check_substitution(model, X, motifs, y, loss, input_mask, output_mask, reverse_complement, tol, max_iter, args, batch_size, device, dtype):
     "Validate the inputs of `greedy_substitution` before any work; return them in the form the design loop uses."
     if not callable(model): raise TypeError(f"model must be a torch.nn.Module or a callable; got {_describe(model)}")
@@ -207,7 +220,7 @@ def _check_substitution(model, X, motifs, y, loss, input_mask, output_mask, reve
 def greedy_substitution(model, # torch.nn.Module or callable returning one tensor `(n, ...)`: the oracle
                         X:torch.Tensor, # the one sequence to start from, one-hot `(1, 4, L)`, any dtype
                         motifs:list, # motifs to try: strings (`N`: zero column) or tensors `(4, m)`; single characters give saturation mutagenesis
-                        y:torch.Tensor, # target output `(1, ...)`, the shape of the model's output for one sequence
+                        y:torch.Tensor, # target output `(1, ...)`, the shape of the model's output for one sequence; any numeric array-like
                         loss:Callable=torch.nn.MSELoss(reduction='none'), # `loss(y_hat, y)` -> one value (or tensor) per row; never batch-reduced
                         input_mask:torch.Tensor=None, # bool `(L,)`: starts at which motifs may be written; None: all
                         output_mask:torch.Tensor=None, # bool over y's leading output dimensions: outputs that count in the loss; None: all
@@ -232,7 +245,7 @@ def greedy_substitution(model, # torch.nn.Module or callable returning one tenso
         _greedy(lambda: _best_substitution(scorer, seq, input_mask), loss0, tol, max_iter, verbose)
     return seq.X
 
-# %% ../nbs/10_design.ipynb #b5b71ae6
+# %% ../nbs/10_design.ipynb #ee733dd6
 def _construct_candidates(C, bank, lens, max_spacing, length):
     "Pairs (motif, offset into the construct `C` `(4, c)`), motif-major, that change C and keep it at most `length` long."
     c, ks, os = C.shape[1], [], []
@@ -275,7 +288,7 @@ class _Construct:
         C[0, :, -lo:-lo + self.C.shape[1]] = self.C
         self.C = _write_blocks(C, torch.tensor([o - lo]), self.bank, torch.tensor([k]), self.lens)[0]
 
-# %% ../nbs/10_design.ipynb #85b136e3
+# %% ../nbs/10_design.ipynb #68064125
 def _mean_outputs(scorer, X, batch_size):
     "Mean model output over the backgrounds `X` (already on the device and in the compute dtype), float32 `(1, ...)`."
     total = 0
@@ -302,7 +315,7 @@ def _best_marginalization(scorer, con, y_before, max_spacing):
     kb, ob = int(k[i]), int(o[i])
     return _Edit(float(losses[i]), kb, int(con.geometry(k[i:i+1], o[i:i+1])[2] + ob), lambda: con.write(kb, ob))
 
-# %% ../nbs/10_design.ipynb #39d555db
+# %% ../nbs/10_design.ipynb #f9da24dd
 def _check_marginalize(model, X, motifs, y, max_spacing, loss, output_mask, reverse_complement, tol, max_iter, args, batch_size, device, dtype):
     "Validate the inputs of `greedy_marginalize` before any work; return them in the form the design loop uses."
     if not callable(model): raise TypeError(f"model must be a torch.nn.Module or a callable; got {_describe(model)}")
@@ -316,7 +329,7 @@ def _check_marginalize(model, X, motifs, y, max_spacing, loss, output_mask, reve
 def greedy_marginalize(model, # torch.nn.Module or callable returning one tensor `(n, ...)`: the oracle
                        X:torch.Tensor, # background sequences the construct is written into, one-hot `(n, 4, L)`
                        motifs:list, # motifs to build from: strings (`N`: zero column) or tensors `(4, m)`
-                       y:torch.Tensor, # desired mean change in output `(1, ...)`: `mean(f(X + construct)) - mean(f(X))`
+                       y:torch.Tensor, # desired mean change in output `(1, ...)`: `mean(f(X + construct)) - mean(f(X))`; any numeric array-like
                        max_spacing:int=12, # most positions between a new motif and the construct, on either side
                        loss:Callable=torch.nn.MSELoss(reduction='none'), # `loss(change, y)` -> one value (or tensor) per row; never batch-reduced
                        output_mask:torch.Tensor=None, # bool over y's leading output dimensions: outputs that count; None: all
@@ -339,4 +352,7 @@ def greedy_marginalize(model, # torch.nn.Module or callable returning one tensor
         _check_output(y_before, y)
         loss0 = float(scorer.losses(torch.zeros(2, *y.shape[1:], device=dev))[0])
         _greedy(lambda: _best_marginalization(scorer, con, y_before, max_spacing), loss0, tol, max_iter, verbose)
+    if con.C.shape[1] == 0 and max_iter != 0:
+        warnings.warn(f"greedy_marginalize found no motif worth adding: none lowered the loss below its starting value {loss0:.4g}; "
+                      f"returning the empty construct of shape {tuple(con.C.shape)}", MemeNbWarning, stacklevel=2)
     return con.C

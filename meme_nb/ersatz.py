@@ -7,27 +7,27 @@ Docs: https://meme-nb.github.io/meme_nb/ersatz.html.md"""
 # %% auto #0
 __all__ = ['substitute', 'insert', 'multisubstitute', 'delete', 'randomize', 'shuffle', 'dinucleotide_shuffle']
 
-# %% ../nbs/02_ersatz.ipynb #a39b6fc1
+# %% ../nbs/02_ersatz.ipynb #20afe5f4
 import numpy as np
 import torch
 
 from .utils import (_DNA, _check_alphabet, _describe, _rng, _sample_indices, _validate_int, _validate_motif,
                            _validate_ohe, _validate_probs, _validate_span)
 
-# %% ../nbs/02_ersatz.ipynb #f32d4c84
+# %% ../nbs/02_ersatz.ipynb #6ae68854
 def _motif_for(X, motif, alphabet, length=None, name='motif'):
-    "`motif` as a `(A, m)` tensor in the dtype and on the device of `X`, at most `length` long."
+    "`motif` as a `(A, m)` tensor in the dtype and on the device of `X`, at most `length` long (m = 0 allowed)."
     if not isinstance(motif, torch.Tensor):
-        return _validate_motif(motif, alphabet, dtype=X.dtype, length=length, name=name).to(X.device)
-    m0 = _validate_motif(motif, alphabet, dtype=motif.dtype, length=length, name=name)
+        return _validate_motif(motif, alphabet, dtype=X.dtype, length=length, name=name, empty=True).to(X.device)
+    m0 = _validate_motif(motif, alphabet, dtype=motif.dtype, length=length, name=name, empty=True, columns=True)
     m = m0.to(X.dtype)
     if not (X.dtype.is_floating_point or torch.equal(m.to(m0.dtype), m0)):
         bad = m0[m.to(m0.dtype) != m0][0].item()
         raise ValueError(f"{name} has values that X's dtype {X.dtype} cannot hold (e.g. {bad}); convert X to a floating dtype first, e.g. X.float()")
     return m.to(X.device)
 
-def _check_X(X, alphabet, ohe=False):
-    "Validate `alphabet` and `X` (a 3-d tensor with one row per character); return the alphabet as a tuple."
+def _check_X(X, alphabet, ohe=True):
+    "Validate `alphabet` and `X` (a one-hot 3-d tensor with one row per character); return the alphabet as a tuple."
     alphabet = _check_alphabet(alphabet)
     _validate_ohe(X, 'X', alphabet=alphabet, ohe=ohe)
     return alphabet
@@ -40,7 +40,7 @@ def _place(start, length, m, name='start', what='motif'):
         raise ValueError(f"{name} must be in [0, {length - m}] so that the {m}-long {what} fits in sequences of length {length}; got {start}")
     return start
 
-# %% ../nbs/02_ersatz.ipynb #10b690a6
+# %% ../nbs/02_ersatz.ipynb #02ee8ef7
 def substitute(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
                motif, # str over `alphabet` ('N': zero column), or tensor (len(alphabet), m) / (1, len(alphabet), m)
                start:int=None, # first position of the motif; None: centred at length//2 - m//2
@@ -54,7 +54,7 @@ def substitute(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtyp
     out[:, :, start:start + m.shape[-1]] = m
     return out
 
-# %% ../nbs/02_ersatz.ipynb #cc3b86aa
+# %% ../nbs/02_ersatz.ipynb #bdbbf1a5
 def insert(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
            motif, # str over `alphabet` ('N': zero column), or tensor (len(alphabet), m) / (1, len(alphabet), m)
            start:int=None, # position the motif's first character gets; None: length//2
@@ -67,7 +67,7 @@ def insert(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
     block = m[None].expand(X.shape[0], -1, -1)
     return torch.cat([X[:, :, :start], block, X[:, :, start:]], dim=-1)
 
-# %% ../nbs/02_ersatz.ipynb #0c69a4e3
+# %% ../nbs/02_ersatz.ipynb #43454188
 def _validate_spacing(spacing, k):
     "`spacing` as a list of `k - 1` non-negative ints (one int is repeated)."
     if isinstance(spacing, (torch.Tensor, np.ndarray)):
@@ -80,12 +80,13 @@ def _validate_spacing(spacing, k):
     return [_validate_int(s, f'spacing[{i}]', min=0) for i, s in enumerate(spacing)]
 
 def _validate_motifs(X, motifs, alphabet):
-    "Each motif of the list `motifs` as a tensor in X's dtype."
-    if not isinstance(motifs, (list, tuple)) or len(motifs) == 0:
+    "Each motif of the non-empty list `motifs` as a tensor in X's dtype."
+    if not isinstance(motifs, (list, tuple)):
         raise TypeError(f"motifs must be a non-empty list or tuple of motifs (use substitute for a single motif); got {_describe(motifs)}")
+    if len(motifs) == 0: raise ValueError("motifs must not be empty: give at least one motif, e.g. ['GTGACTCATC']")
     return [_motif_for(X, mo, alphabet, X.shape[-1], name=f'motifs[{i}]') for i, mo in enumerate(motifs)]
 
-# %% ../nbs/02_ersatz.ipynb #d26f5cdd
+# %% ../nbs/02_ersatz.ipynb #e186c940
 def multisubstitute(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
                     motifs, # list of motifs, each a str or a tensor (len(alphabet), m_i)
                     spacing, # gap between consecutive motifs: one int, or len(motifs) - 1 non-negative ints
@@ -106,19 +107,19 @@ def multisubstitute(X:torch.Tensor, # sequences, (n, len(alphabet), length), any
         pos += m.shape[-1] + gap
     return out
 
-# %% ../nbs/02_ersatz.ipynb #4d657d3c
+# %% ../nbs/02_ersatz.ipynb #4de370c5
 def delete(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
            start:int, # first position removed
            end:int, # one past the last position removed; -1 or None: the end of the sequence
           )->torch.Tensor: # new sequences, (n, len(alphabet), length - (end - start)), X's dtype
     "Remove positions `[start, end)` from every sequence in `X`."
-    _validate_ohe(X, 'X', ohe=False)
+    _validate_ohe(X, 'X')
     start, end = _validate_span(start, end, X.shape[-1])
     if end - start == X.shape[-1]:
         raise ValueError(f"start and end must not remove every position (the whole sequence of length {X.shape[-1]}); got start={start}, end={end}")
     return torch.cat([X[:, :, :start], X[:, :, end:]], dim=-1)
 
-# %% ../nbs/02_ersatz.ipynb #ea383a38
+# %% ../nbs/02_ersatz.ipynb #03437d9b
 def _write_span(X, idx, start, end):
     "Copies of X `(n, k, A, L)` whose span `[start, end)` holds the characters `idx` `(n, k, end - start)`."
     idx = torch.as_tensor(idx, dtype=torch.int64)
@@ -128,7 +129,7 @@ def _write_span(X, idx, start, end):
     span.scatter_(2, idx[:, :, None, :], 1)
     return out
 
-# %% ../nbs/02_ersatz.ipynb #f90c707a
+# %% ../nbs/02_ersatz.ipynb #36f53c8b
 def randomize(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
               start:int, # first position replaced
               end:int, # one past the last position replaced; -1 or None: the end
@@ -137,7 +138,7 @@ def randomize(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
               random_state=None, # int seed, numpy Generator or None
              )->torch.Tensor: # (len(X), n, len(alphabet), length), X's dtype
     "Replace positions `[start, end)` with random characters drawn from `probs`, `n` times per sequence."
-    _validate_ohe(X, 'X', ohe=False)
+    _validate_ohe(X, 'X')
     start, end = _validate_span(start, end, X.shape[-1])
     p = _validate_probs(probs, X.shape[0], X.shape[1])
     n = _validate_int(n, 'n', min=1)
@@ -145,7 +146,7 @@ def randomize(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
     idx = _sample_indices(np.repeat(p, n, axis=0), end - start, rng)
     return _write_span(X, idx.reshape(X.shape[0], n, end - start), start, end)
 
-# %% ../nbs/02_ersatz.ipynb #95235ff9
+# %% ../nbs/02_ersatz.ipynb #f143fae3
 def shuffle(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
             start:int=0, # first position of the shuffled span
             end:int=-1, # one past its last position; -1 or None: the end
@@ -153,7 +154,7 @@ def shuffle(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
             random_state=None, # int seed, numpy Generator or None
            )->torch.Tensor: # (len(X), n, len(alphabet), length), X's dtype
     "Randomly permute the columns in `[start, end)` of every sequence, `n` times."
-    _validate_ohe(X, 'X', ohe=False)
+    _validate_ohe(X, 'X')
     start, end = _validate_span(start, end, X.shape[-1])
     n = _validate_int(n, 'n', min=1)
     rng = _rng(random_state)
@@ -163,7 +164,7 @@ def shuffle(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
     out[:, :, :, start:end] = src.gather(3, perm[:, :, None, :].expand(-1, -1, X.shape[1], -1))
     return out
 
-# %% ../nbs/02_ersatz.ipynb #6b18f793
+# %% ../nbs/02_ersatz.ipynb #d0520bf3
 def _span_indices(X, start, end):
     "Character index of every position of the span, `(n, end - start)` int64; raise naming the first N."
     span = X[:, :, start:end] != 0
@@ -180,7 +181,7 @@ def _dinucleotide_counts(idx, A):
     code = idx[:, :-1] * A + idx[:, 1:] + (np.arange(n) * A * A)[:, None]
     return np.bincount(code.ravel(), minlength=n * A * A).reshape(n, A, A)
 
-# %% ../nbs/02_ersatz.ipynb #8db78a15
+# %% ../nbs/02_ersatz.ipynb #417ed7ad
 def _arborescence_weights(W, v, root):
     "Weight (`(B, A)`) of every choice `v -> w` for v's last exit: multiplicity x number of arborescences left."
     B, A, _ = W.shape
@@ -212,7 +213,7 @@ def _sample_last_exits(C, root, rng):
         parent[chose, v] = w[chose]
     return parent
 
-# %% ../nbs/02_ersatz.ipynb #b4aba980
+# %% ../nbs/02_ersatz.ipynb #676f243f
 def _eulerian_walk(C, parent, first, root, m, rng, block=256):
     "Walk `(B, m)` int8 from `first` using every edge of `C` once, each vertex leaving last by its edge to `parent`."
     B, A, _ = C.shape
@@ -243,7 +244,7 @@ def _dinucleotide_walks(idx, A, n, rng):
     parent = _sample_last_exits(C, root, rng)
     return _eulerian_walk(C, parent, first, root, m, rng).reshape(n_seq, n, m)
 
-# %% ../nbs/02_ersatz.ipynb #93ff2cff
+# %% ../nbs/02_ersatz.ipynb #02eff554
 def dinucleotide_shuffle(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; no N inside the span
                          start:int=0, # first position of the shuffled span
                          end:int=-1, # one past its last position; -1 or None: the end

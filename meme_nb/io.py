@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/io.html.md"""
 __all__ = ['read_meme', 'write_meme', 'jaspar_path', 'read_bed', 'LociSignals', 'LociControls', 'LociSignalsControls',
            'extract_loci']
 
-# %% ../nbs/01_io.ipynb #8a9255f0
+# %% ../nbs/01_io.ipynb #17ebb5d9
 import gzip
 import os
 import re
@@ -28,7 +28,7 @@ from tqdm import tqdm
 from .utils import (MemeNbWarning, _DNA, _describe, _check_alphabet, _validate_int,
                            _validate_motif, _validate_ohe, one_hot_encode)
 
-# %% ../nbs/01_io.ipynb #0810e232
+# %% ../nbs/01_io.ipynb #afc99df8
 def _check_path(filename, name='filename'):
     "Return `filename` as a `Path`; `TypeError` unless it is a `str` or `os.PathLike`."
     if not isinstance(filename, (str, os.PathLike)):
@@ -48,7 +48,7 @@ def _write_text(text, path):
     if path.suffix == '.gz': data = gzip.compress(data, mtime=0)
     path.write_bytes(data)
 
-# %% ../nbs/01_io.ipynb #42fd83ee
+# %% ../nbs/01_io.ipynb #e124a67d
 _MEME_PROBS = 'letter-probability matrix'
 
 def _is_number(token):
@@ -80,7 +80,7 @@ def _find_probs_header(lines, i, where, name):
         i += 1
     raise ValueError(f"{where}: motif {name!r} has no 'letter-probability matrix:' header (expected after its MOTIF line)")
 
-# %% ../nbs/01_io.ipynb #52be83d1
+# %% ../nbs/01_io.ipynb #4011136a
 def _parse_row(line, lineno, where, alength):
     "One matrix row as a list of `alength` floats."
     toks = line.split()
@@ -106,7 +106,7 @@ def _read_probs(lines, i, where, name):
     if not rows: raise ValueError(f"{where}, line {i+2}: motif {name!r} has an empty letter-probability matrix")
     return np.array(rows, dtype=np.float32), j
 
-# %% ../nbs/01_io.ipynb #5c058c53
+# %% ../nbs/01_io.ipynb #a5efd0bc
 def _check_meme_alphabet(line, lineno, where):
     "Raise unless an `ALPHABET=` line declares the DNA alphabet."
     letters = line.split('=', 1)[1].strip()
@@ -141,7 +141,7 @@ def read_meme(filename, # path of a MEME motif file, plain or gzip-compressed
     if not motifs: raise ValueError(f"{where} has no MOTIF lines; is it a MEME-format motif file?")
     return motifs
 
-# %% ../nbs/01_io.ipynb #eaa067fa
+# %% ../nbs/01_io.ipynb #fe11dfaa
 _MEME_HEADER = "MEME version 4\n\nALPHABET= ACGT\n\nstrands: + -\n\nBackground letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n"
 
 def _check_motif_probs(name, m):
@@ -169,7 +169,7 @@ def write_meme(motifs:dict, # motif name -> tensor (4, m) or (1, 4, m) of letter
     blocks = [_meme_block(name, _check_motif_probs(name, m)) for name, m in motifs.items()]
     _write_text(_MEME_HEADER + ''.join(blocks), path)
 
-# %% ../nbs/01_io.ipynb #9e2473c3
+# %% ../nbs/01_io.ipynb #e9808cc6
 _JASPAR = 'JASPAR2024_CORE_vertebrates_non-redundant.meme'
 
 def jaspar_path()->Path: # path of the shipped MEME file
@@ -178,7 +178,7 @@ def jaspar_path()->Path: # path of the shipped MEME file
     if not path.exists(): raise FileNotFoundError(f"{path} is missing; rebuild it with `python tools/build_jaspar.py`")
     return path
 
-# %% ../nbs/01_io.ipynb #e3b682e3
+# %% ../nbs/01_io.ipynb #9d6672fd
 _BED_COLUMNS = ('chrom', 'start', 'end', 'name', 'score', 'strand', 'thickStart', 'thickEnd', 'itemRgb', 'blockCount', 'blockSizes', 'blockStarts')
 _NARROWPEAK_COLUMNS = ('chrom', 'start', 'end', 'name', 'score', 'strand', 'signalValue', 'pValue', 'qValue', 'summit')
 _INT_COLUMNS = ('start', 'end', 'summit', 'thickStart', 'thickEnd', 'blockCount')
@@ -201,7 +201,7 @@ def _bed_names(n, names):
     if n == 10: return list(_NARROWPEAK_COLUMNS)
     return list(_BED_COLUMNS[:n]) + [f"extra{j}" for j in range(n - len(_BED_COLUMNS))]
 
-# %% ../nbs/01_io.ipynb #d9958616
+# %% ../nbs/01_io.ipynb #61ff7e63
 def _to_int_column(df, col, linenos, where):
     "Convert `df[col]` to int64 in place, raising with the line of the first non-integer."
     v = pd.to_numeric(df[col], errors='coerce')
@@ -230,7 +230,7 @@ def read_bed(filename, # BED or narrowPeak file, plain or gzip-compressed
     if {'start', 'end'} <= set(cols): _check_coordinates(df, linenos, str(path))
     return df
 
-# %% ../nbs/01_io.ipynb #4b3b69f7
+# %% ../nbs/01_io.ipynb #fb52a78f
 def _loci_frame(loci, name='loci'):
     "The loci as a DataFrame with columns chrom (str), start, end (int64) and summit (float, NaN where absent)."
     if isinstance(loci, (list, tuple)):
@@ -253,7 +253,7 @@ def _loci_frame(loci, name='loci'):
     if 'summit' not in out: out['summit'] = np.nan
     return out
 
-# %% ../nbs/01_io.ipynb #fc02e362
+# %% ../nbs/01_io.ipynb #5c126c24
 def _open_sequences(sequences, alphabet):
     "A `pyfaidx.Fasta` (opened here for a path) or the validated dict; and whether it must be closed."
     if isinstance(sequences, pyfaidx.Fasta): return sequences, False
@@ -284,14 +284,14 @@ def _sequence_windows(seqs, chrom, starts, width, alphabet, ignore):
         return torch.stack([seqs[chrom][:, s:s + width] for s in starts.tolist()]).to(torch.int8)
     rec = seqs[chrom]
     text = ''.join([rec[s:s + width] for s in starts.tolist()])
-    if all(c.isupper() for c in alphabet): text = text.upper()
+    text = text.upper()
     try: ohe = one_hot_encode(text, alphabet=alphabet, ignore=ignore)
     except ValueError:
         i = _first_invalid(text, alphabet, ignore)
         raise ValueError(f"sequences has character {text[i]!r} at {chrom}:{starts[i // width] + i % width}, which is neither in alphabet {list(alphabet)} nor in ignore {list(ignore)} (add it to ignore to read it as N)") from None
     return ohe.view(len(alphabet), len(starts), width).permute(1, 0, 2)
 
-# %% ../nbs/01_io.ipynb #b1f24124
+# %% ../nbs/01_io.ipynb #ea90e369
 def _validate_signals(signals, name):
     "None, or a non-empty list of bigWig paths / dicts of chromosome -> 1-D array; returned as a list."
     if signals is None: return None
@@ -324,16 +324,23 @@ def _signal_lengths(track):
     if isinstance(track, Mapping): return {str(c): len(v) for c, v in track.items()}
     return dict(track.chroms())
 
-def _signal_windows(track, chrom, starts, width):
-    "Values `(k, width)` float32 of one track over the windows of `chrom` starting at `starts`, NaN read as 0."
+def _signal_windows(track, chrom, starts, width, n=None):
+    "Values `(k, width)` float32 of one track over the windows of `chrom` (`n` long in the track) starting at `starts` >= 0; NaN, a missing chromosome and positions past its end read as 0."
+    n = _signal_lengths(track).get(chrom, 0) if n is None else n
+    y = np.zeros((len(starts), width), dtype=np.float32)
     if isinstance(track, Mapping):
+        if n == 0: return y
         v = track[chrom]
         v = v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
-        y = v[starts[:, None] + np.arange(width)].astype(np.float32)
-    else: y = np.stack([track.values(chrom, s, s + width, numpy=True) for s in starts.tolist()]).astype(np.float32)
+        pos = starts[:, None] + np.arange(width)
+        inside = pos < n
+        y[inside] = v[pos[inside]]
+    else:
+        for i, s in enumerate(starts.tolist()):
+            if s < n: y[i, :min(width, n - s)] = track.values(chrom, s, min(s + width, n), numpy=True)
     return np.nan_to_num(y, nan=0.0)
 
-# %% ../nbs/01_io.ipynb #ac6d8549
+# %% ../nbs/01_io.ipynb #eff7f60e
 def _window_starts(df, width, max_jitter):
     "Start of the window of `width + 2*max_jitter` bases centred on each locus (summit, else midpoint)."
     mid = (df['start'].to_numpy() + df['end'].to_numpy()) // 2
@@ -352,12 +359,12 @@ def _fits(chrom, starts, width, lengths):
         fits &= starts + width <= np.nan_to_num(n, nan=-1)
     return fits & ~missing, missing
 
-# %% ../nbs/01_io.ipynb #4084f5e5
+# %% ../nbs/01_io.ipynb #1de2940c
 def _skip_report(missing, off_end, chroms_missing, n_seen):
     "Text saying how many loci were skipped and why."
     parts = []
     if off_end: parts.append(f"{off_end} whose window runs off a chromosome end")
-    if missing: parts.append(f"{missing} on chromosomes missing from sequences or signals ({', '.join(map(repr, chroms_missing[:5]))}{', ...' if len(chroms_missing) > 5 else ''})")
+    if missing: parts.append(f"{missing} on chromosomes missing from sequences ({', '.join(map(repr, chroms_missing[:5]))}{', ...' if len(chroms_missing) > 5 else ''})")
     return f"extract_loci skipped {missing + off_end} of {n_seen} loci: " + '; '.join(parts)
 
 def _select_loci(df, chroms, n_loci, windows):
@@ -376,7 +383,7 @@ def _select_loci(df, chroms, n_loci, windows):
     if n_missing + n_off: warnings.warn(report, MemeNbWarning, stacklevel=3)
     return keep
 
-# %% ../nbs/01_io.ipynb #2d43f6cc
+# %% ../nbs/01_io.ipynb #e61165c3
 class LociSignals(NamedTuple):
     "Sequences and output-window signals returned by `extract_loci`."
     X: torch.Tensor # one-hot sequences, (n, len(alphabet), in_window + 2*max_jitter), int8
@@ -393,7 +400,7 @@ class LociSignalsControls(NamedTuple):
     y: torch.Tensor # signals, (n, len(signals), out_window + 2*max_jitter), float32
     X_ctl: torch.Tensor # input-window signals, (n, len(in_signals), in_window + 2*max_jitter), float32
 
-# %% ../nbs/01_io.ipynb #5421bf36
+# %% ../nbs/01_io.ipynb #396f049e
 def _validate_chroms(chroms):
     "None, or the chromosome names as a set."
     if chroms is None: return None
@@ -416,7 +423,7 @@ def _track_fetcher(tracks, width):
     "A function `(chrom, starts) -> (k, len(tracks), width)` float32 tensor over all `tracks`."
     return lambda c, s: torch.from_numpy(np.stack([_signal_windows(t, c, s, width) for t in tracks], axis=1))
 
-# %% ../nbs/01_io.ipynb #58c1f0de
+# %% ../nbs/01_io.ipynb #aa9f0b01
 def extract_loci(loci, # BED/narrowPeak path (plain or .gz), DataFrame with chrom, start, end (optional summit), or a list of them
                  sequences, # FASTA path, pyfaidx.Fasta, or dict chromosome -> str or one-hot tensor (len(alphabet), length)
                  signals:list=None, # output-window tracks: bigWig paths (needs pyBigWig) or dicts chromosome -> 1-D array
@@ -445,12 +452,31 @@ def extract_loci(loci, # BED/narrowPeak path (plain or .gz), DataFrame with chro
     finally:
         if close: seqs.close()
 
+def _warn_signal_gaps(chrom, tracks, stacklevel=4):
+    "One warning counting the loci (chromosome names `chrom`) some track reads as zero: `tracks` is a list of (length table, starts, width)."
+    missing, short = np.zeros(len(chrom), dtype=bool), np.zeros(len(chrom), dtype=bool)
+    for lengths, starts, width in tracks:
+        n = chrom.map(lengths).to_numpy(dtype=np.float64)
+        missing |= np.isnan(n)
+        short |= ~np.isnan(n) & (starts + width > np.nan_to_num(n))
+    short &= ~missing
+    if not (missing.any() or short.any()): return
+    parts = []
+    if missing.any():
+        names = chrom[missing].unique().tolist()
+        parts.append(f"{int(missing.sum())} on chromosomes a signal track does not list ({', '.join(map(repr, names[:5]))}{', ...' if len(names) > 5 else ''})")
+    if short.any(): parts.append(f"{int(short.sum())} whose window runs past the end of a track's chromosome")
+    warnings.warn(f"extract_loci read zero signal for {int((missing | short).sum())} of {len(chrom)} loci: " + '; '.join(parts) +
+                  " (bigWigs often leave out chromosomes without reads)", MemeNbWarning, stacklevel=stacklevel)
+
 def _extract(df, seqs, sig, ctl, chroms, win_in, win_out, max_jitter, n_loci, alphabet, ignore, verbose):
-    "Select the loci that fit and fetch their windows; the body of `extract_loci`."
+    "Select the loci that fit (the genome decides) and fetch their windows; the body of `extract_loci`."
     s_in, s_out = _window_starts(df, win_in - 2 * max_jitter, max_jitter), _window_starts(df, win_out - 2 * max_jitter, max_jitter)
-    windows = [(s_in, win_in, [_sequence_lengths(seqs)] + [_signal_lengths(t) for t in ctl])]
-    if sig: windows.append((s_out, win_out, [_signal_lengths(t) for t in sig]))
+    lengths = _sequence_lengths(seqs)
+    windows = [(s_in, win_in, [lengths])] + ([(s_out, win_out, [lengths])] if sig else [])
     keep = _select_loci(df, chroms, n_loci, windows)
+    kept = df['chrom'].iloc[keep].reset_index(drop=True)
+    _warn_signal_gaps(kept, [(_signal_lengths(t), s_out[keep], win_out) for t in sig] + [(_signal_lengths(t), s_in[keep], win_in) for t in ctl])
     groups = [(lambda c, s: _sequence_windows(seqs, c, s, win_in, alphabet, ignore), s_in, (len(keep), len(alphabet), win_in), torch.int8)]
     if sig: groups.append((_track_fetcher(sig, win_out), s_out, (len(keep), len(sig), win_out), torch.float32))
     if ctl: groups.append((_track_fetcher(ctl, win_in), s_in, (len(keep), len(ctl), win_in), torch.float32))

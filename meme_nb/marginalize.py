@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/marginalize.html.md"""
 # %% auto #0
 __all__ = ['MarginalizeResult', 'marginalize', 'marginalize_annotations']
 
-# %% ../nbs/04_marginalize.ipynb #d791ccc7
+# %% ../nbs/04_marginalize.ipynb #f17aae2b
 import inspect
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -17,15 +17,19 @@ import torch
 
 from .ersatz import substitute, _check_X
 from .predict import predict
-from .utils import _DNA, _describe, _validate_int, _validate_ohe
+from .utils import _DNA, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/04_marginalize.ipynb #4f2ddc81
+# %% ../nbs/04_marginalize.ipynb #5927bb1e
 def _func_kwargs(func, kwargs, additional_func_kwargs, name='func'):
-    "Keywords for `func`: `kwargs` updated by `additional_func_kwargs`, each checked against func's signature."
+    "Keywords for `func`: `kwargs` and `additional_func_kwargs` (no name in both), each checked against func's signature."
     if not callable(func): raise TypeError(f"{name} must be a callable taking (model, X, **kwargs); got {_describe(func)}")
     if additional_func_kwargs is None: additional_func_kwargs = {}
     if not isinstance(additional_func_kwargs, Mapping):
         raise TypeError(f"additional_func_kwargs must be a dict of keyword arguments for {name}; got {_describe(additional_func_kwargs)}")
+    both = [k for k in additional_func_kwargs if k in kwargs]
+    if both:
+        raise TypeError(f"keyword argument {both[0]!r} was given both directly ({both[0]}={kwargs[both[0]]!r}) and in additional_func_kwargs "
+                        f"({additional_func_kwargs[both[0]]!r}); give it once")
     kw = {**kwargs, **additional_func_kwargs}
     try: params = inspect.signature(func).parameters
     except (TypeError, ValueError): return kw
@@ -37,7 +41,7 @@ def _func_kwargs(func, kwargs, additional_func_kwargs, name='func'):
         raise TypeError(f"{name} ({fname}) does not accept the keyword argument(s) {bad}; it accepts {sorted(ok)}")
     return kw
 
-# %% ../nbs/04_marginalize.ipynb #a6ca6b5c
+# %% ../nbs/04_marginalize.ipynb #53c7d063
 def _map_outputs(f, ys):
     "Apply `f` to every tensor of a (nested) tensor / tuple / list output, keeping its structure."
     if isinstance(ys, torch.Tensor): return f(ys)
@@ -52,7 +56,7 @@ def _stack_outputs(outs, dim=0):
     parts = [_stack_outputs([o[i] for o in outs], dim) for i in range(len(first))]
     return type(first)(*parts) if isinstance(first, tuple) and hasattr(first, '_fields') else parts
 
-# %% ../nbs/04_marginalize.ipynb #b0ea8d8f
+# %% ../nbs/04_marginalize.ipynb #3977fdf4
 class MarginalizeResult(NamedTuple):
     "Output of `func` before and after the edit; unpacks as `y_before, y_after`."
     y_before: Any
@@ -64,7 +68,7 @@ def marginalize(model, # torch.nn.Module or callable, passed to `func` as its fi
                 start:int=None, # first position of the motif; None: centred (L//2 - m//2)
                 alphabet=_DNA, # characters, in row order
                 func=predict, # called as `func(model, X, **kwargs)`: predict, deep_lift_shap, saturation_mutagenesis, ...
-                additional_func_kwargs:dict=None, # keywords for `func`, also those named like marginalize's own; win on a clash
+                additional_func_kwargs:dict=None, # keywords for `func`, also those named like marginalize's own; a name also given directly is an error
                 **kwargs, # any other keyword goes to `func` (e.g. device, batch_size, args, target)
                )->MarginalizeResult: # (y_before, y_after): func's output on X and on X with the motif, same structure
     "Apply `func` to `X` before and after substituting `motif` into every sequence."
@@ -72,28 +76,22 @@ def marginalize(model, # torch.nn.Module or callable, passed to `func` as its fi
     kw = _func_kwargs(func, kwargs, additional_func_kwargs)
     return MarginalizeResult(func(model, X, **kw), func(model, X_after, **kw))
 
-# %% ../nbs/04_marginalize.ipynb #3f4a1a40
+# %% ../nbs/04_marginalize.ipynb #cbbb6ae8
 def _annotation_rows(annotations):
-    "`annotations` (tensor, array or DataFrame) as an int64 array `(n, 3)` of example_idx, start, end."
+    "`annotations` (tensor, array, list or DataFrame) as an int64 array `(n, 3)` of example_idx, start, end."
     if hasattr(annotations, 'columns'):
         cols = ['example_idx', 'start', 'end']
         named = [c in annotations.columns for c in cols]
         df = annotations[cols] if all(named) else annotations
         if any(named) and not all(named) or df.shape[1] != 3:
             raise ValueError(f"annotations must have columns example_idx, start, end (or exactly three columns); got columns {list(annotations.columns)}")
-        annotations = df.to_numpy()
-    if isinstance(annotations, torch.Tensor): annotations = annotations.detach().cpu().numpy()
-    if isinstance(annotations, (list, tuple)): annotations = np.asarray(annotations)
-    if not isinstance(annotations, np.ndarray):
+        annotations = df
+    if not (isinstance(annotations, (torch.Tensor, np.ndarray, list, tuple)) or hasattr(annotations, 'columns')):
         raise TypeError(f"annotations must be a tensor, a numpy array or a DataFrame with example_idx, start, end; got {_describe(annotations)}")
-    a = annotations
+    a = _validate_index(annotations, 'annotations').numpy()
     if a.ndim != 2 or a.shape[1] != 3 or len(a) == 0:
         raise ValueError(f"annotations must have shape (n_annotations, 3) with n_annotations >= 1; got shape {a.shape}")
-    try: f = a.astype(np.float64)
-    except (TypeError, ValueError): f = None
-    if f is None or a.dtype == bool or not np.all(np.isfinite(f) & (f == np.round(f))):
-        raise ValueError(f"annotations must hold integers (example_idx, start, end); got an array of dtype {a.dtype}")
-    return f.astype(np.int64)
+    return a
 
 def _check_annotations(a, n, length, length0, start):
     "Raise naming the first row of `a` that points outside `X` (`n` sequences of `length`) or does not fit in `length0` from `start`."
@@ -107,7 +105,7 @@ def _check_annotations(a, n, length, length0, start):
         where = "X0's length" if start is None else f"X0 from start={start}"
         raise ValueError(f"annotations[{i}] = {a[i].tolist()} spans {a[i, 2] - a[i, 1]} positions, more than the {room} of {where}")
 
-# %% ../nbs/04_marginalize.ipynb #48f1bde0
+# %% ../nbs/04_marginalize.ipynb #06ebd610
 def marginalize_annotations(model, # torch.nn.Module or callable, passed to `func`
                             X:torch.Tensor, # sequences the annotations point into, (n, len(alphabet), L)
                             X0:torch.Tensor, # backgrounds to write each annotated stretch into, (n0, len(alphabet), L0)
@@ -115,7 +113,7 @@ def marginalize_annotations(model, # torch.nn.Module or callable, passed to `fun
                             start:int=None, # where each stretch starts in X0; None: centred
                             alphabet=_DNA, # characters, in row order
                             func=predict, # called as `func(model, X0, **kwargs)`
-                            additional_func_kwargs:dict=None, # keywords for `func` that win on a clash
+                            additional_func_kwargs:dict=None, # keywords for `func`, also those named like this function's own; a name also given directly is an error
                             **kwargs, # any other keyword goes to `func`
                            )->MarginalizeResult: # each output stacked to (n_annotations, n0, ...); y_before repeats func(X0)
     "Marginalize every annotated stretch of `X` into the backgrounds `X0`, one annotation at a time."

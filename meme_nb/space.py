@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/space.html.md"""
 # %% auto #0
 __all__ = ['SpaceResult', 'space']
 
-# %% ../nbs/05_space.ipynb #fda9be77
+# %% ../nbs/05_space.ipynb #91f0d99c
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,7 +18,7 @@ from .marginalize import _func_kwargs, _map_outputs
 from .predict import predict
 from .utils import _DNA, _describe, _validate_args
 
-# %% ../nbs/05_space.ipynb #942fad67
+# %% ../nbs/05_space.ipynb #2a8e2649
 def _validate_spacings(spacing, k, name='spacing'):
     "`spacing` as an int64 tensor `(n_spacings, k - 1)` of non-negative whole numbers."
     if isinstance(spacing, (int, float, np.integer, np.floating)) or isinstance(spacing, (torch.Tensor, np.ndarray)) and spacing.ndim < 2:
@@ -47,7 +47,7 @@ def _starts(lengths, spacing, length, start):
     offsets = torch.cat([torch.zeros(len(spacing), 1, dtype=torch.long), (torch.tensor(lengths[:-1], dtype=torch.long) + spacing).cumsum(dim=1)], dim=1)
     return first[:, None] + offsets
 
-# %% ../nbs/05_space.ipynb #8ca4ce04
+# %% ../nbs/05_space.ipynb #444ddb65
 def _constructs(X, motifs, starts):
     "Copies of `X` `(c, A, L)` with `motifs` written at each row of `starts` `(S, k)`: `(c * S, A, L)`, X's dtype."
     c, S = len(X), len(starts)
@@ -56,7 +56,7 @@ def _constructs(X, motifs, starts):
         for m, s in zip(motifs, starts[r].tolist()): out[:, r, :, s:s + m.shape[-1]] = m
     return out.reshape(c * S, *X.shape[1:])
 
-# %% ../nbs/05_space.ipynb #68006990
+# %% ../nbs/05_space.ipynb #d6d69edf
 _ROWS = 1024
 
 class SpaceResult(NamedTuple):
@@ -86,7 +86,7 @@ def _cat_outputs(outs):
     parts = [_cat_outputs([o[i] for o in outs]) for i in range(len(first))]
     return type(first)(*parts) if isinstance(first, tuple) and hasattr(first, '_fields') else parts
 
-# %% ../nbs/05_space.ipynb #5887817e
+# %% ../nbs/05_space.ipynb #1d5e8e8a
 def space(model, # torch.nn.Module or callable, passed to `func`
           X:torch.Tensor, # background sequences, (n, len(alphabet), L), any dtype
           motifs, # list of motifs, each a str over `alphabet` or a tensor (len(alphabet), m_i)
@@ -94,7 +94,7 @@ def space(model, # torch.nn.Module or callable, passed to `func`
           start:int=None, # first position of the first motif; None: each construct is centred
           alphabet=_DNA, # characters, in row order
           func=predict, # called as `func(model, X, **kwargs)`
-          additional_func_kwargs:dict=None, # keywords for `func` that win on a clash
+          additional_func_kwargs:dict=None, # keywords for `func`, also those named like space's own; a name also given directly is an error
           **kwargs, # any other keyword goes to `func` (device, batch_size, args, ...)
          )->SpaceResult: # (y_before, y_after), each output (n, n_spacings, ...)
     "Apply `func` to `X` before and after writing `motifs` in at every row of `spacing`."

@@ -7,18 +7,18 @@ Docs: https://meme-nb.github.io/meme_nb/utils.html.md"""
 # %% auto #0
 __all__ = ['MemeNbWarning', 'one_hot_encode', 'characters', 'random_one_hot', 'reverse_complement']
 
-# %% ../nbs/00_utils.ipynb #34625d4c
+# %% ../nbs/00_utils.ipynb #b1e28a97
 import warnings
 from numbers import Integral
 
 import numpy as np
 import torch
 
-# %% ../nbs/00_utils.ipynb #721e3c79
+# %% ../nbs/00_utils.ipynb #eba83d84
 class MemeNbWarning(UserWarning):
     "Warnings raised by meme_nb (skipped loci, convergence problems, dropped data)."
 
-# %% ../nbs/00_utils.ipynb #90ef0e9c
+# %% ../nbs/00_utils.ipynb #09a97f63
 _DNA = ('A', 'C', 'G', 'T')
 
 def _describe(x):
@@ -38,13 +38,14 @@ def _check_alphabet(alphabet, name='alphabet'):
         raise ValueError(f"{name} must not repeat characters; got {alphabet!r}")
     return alphabet
 
-# %% ../nbs/00_utils.ipynb #eaa46517
+# %% ../nbs/00_utils.ipynb #80be9155
 def _validate_ohe(X, # the input to check
                   name='X', # argument name used in messages
                   alphabet=None, # if given, `X.shape[-2]` must equal its length
                   ohe=True, # require one-hot columns (0/1, at most one 1 per column)
                   allow_N=True, # allow all-zero columns when `ohe`
                   ndim=3, # required number of dimensions (None: 2 or 3)
+                  empty=False, # allow a tensor with no elements (a zero-length motif)
                  ):
     "Raise a clear `TypeError`/`ValueError` unless `X` is a valid (one-hot) sequence tensor; return `X` unchanged."
     if not isinstance(X, torch.Tensor):
@@ -57,25 +58,71 @@ def _validate_ohe(X, # the input to check
     if alphabet is not None and X.shape[-2] != len(alphabet):
         raise ValueError(f"{name} must have {len(alphabet)} rows (one per character of alphabet {list(alphabet)}) in dimension {X.ndim-2}; got shape {tuple(X.shape)}")
     if X.numel() == 0:
+        if empty: return X
         raise ValueError(f"{name} must not be empty; got shape {tuple(X.shape)}")
     if ohe: _check_one_hot(X, name, allow_N)
     return X
 
+# %% ../nbs/00_utils.ipynb #a3024504
+_BLOCK_BYTES = 1 << 19
+_LOW_BITS = np.int64(0x0101010101010101)
+
+def _block_lanes_ok(v, allow_N):
+    "One-hot check of an int8/uint8/bool block read as int64 words `(rows, A, L // 8)`: bytes 0/1, column sums 1 at most (exactly 1 unless `allow_N`)."
+    s, o = np.add.reduce(v, axis=1), np.bitwise_or.reduce(v, axis=1)
+    if ((s | o) & ~_LOW_BITS).any(): return False
+    return allow_N or bool((s == _LOW_BITS).all())
+
+def _block_ok(a, allow_N):
+    "Whether every column of the numpy block `a` `(rows, A, L)` is one-hot (or zero when `allow_N`)."
+    if a.dtype.itemsize == 1 and a.shape[-1] % 8 == 0:
+        try: return _block_lanes_ok(a.view(np.int64), allow_N)
+        except ValueError: pass
+    if a.dtype.kind == 'f': vals = not ((a != 0) & (a != 1)).any()
+    else: vals = a.dtype == bool or (a.min() >= 0 and a.max() <= 1)
+    if not vals: return False
+    s = np.add.reduce(a, axis=1, dtype=np.int64)
+    return bool((s <= 1).all() if allow_N else (s == 1).all())
+
+def _first_bad_block(X, allow_N):
+    "Start row of the first block of `X` `(n, A, L)` that is not one-hot, or None; one pass in cache-sized blocks."
+    if X.device.type != 'cpu':
+        vals = ((X != 0) & (X != 1)).any() if X.dtype != torch.bool else False
+        s = X.sum(dim=-2, dtype=torch.int32)
+        return 0 if vals or ((s > 1) if allow_N else (s != 1)).any() else None
+    rows = max(1, _BLOCK_BYTES // max(1, X[0].numel() * X.element_size()))
+    half = X.dtype in (torch.float16, torch.bfloat16)
+    for i in range(0, len(X), rows):
+        b = X[i:i + rows]
+        if not _block_ok((b.float() if half else b).numpy(), allow_N): return i
+    return None
+
 def _check_one_hot(X, name, allow_N):
     "Raise naming the first offending column unless every column of `X` is one-hot (or zero when `allow_N`)."
+    X = X.detach()
+    X3 = X.reshape(-1, *X.shape[-2:])
+    i = _first_bad_block(X3, allow_N)
+    if i is None: return
+    rows = max(1, _BLOCK_BYTES // max(1, X3[0].numel() * X3.element_size())) if X.device.type == 'cpu' else len(X3)
+    _one_hot_error(X3[i:i + rows], name, allow_N, offset=i, squeeze=X.ndim == 2)
+
+def _one_hot_error(X, name, allow_N, offset=0, squeeze=False):
+    "Raise naming the first column of the block `X` `(rows, A, L)` that is not one-hot; indices shifted by `offset` rows (dropped for 2-d inputs)."
+    at = lambda idx: tuple(idx[1:]) if squeeze else (idx[0] + offset, *idx[1:])
     if X.dtype != torch.bool:
         bad = (X != 0) & (X != 1)
         if bad.any():
             idx = bad.nonzero()[0].tolist()
-            raise ValueError(f"{name} must be one-hot (values 0 or 1); got {X[tuple(idx)].item()} at index {tuple(idx)}")
+            raise ValueError(f"{name} must be one-hot (values 0 or 1); got {X[tuple(idx)].item()} at index {at(idx)}")
     s = X.sum(dim=-2, dtype=torch.int32)
     bad = (s > 1) if allow_N else (s != 1)
     if bad.any():
         idx = bad.nonzero()[0].tolist()
         want = "at most one 1" if allow_N else "exactly one 1 (no N columns)"
-        raise ValueError(f"{name} must be one-hot with {want} per column; column at index {tuple(idx)} sums to {s[tuple(idx)].item()}")
+        raise ValueError(f"{name} must be one-hot with {want} per column; column at index {at(idx)} sums to {s[tuple(idx)].item()}")
+    raise ValueError(f"{name} must be one-hot (each column one 1 or all zero)")
 
-# %% ../nbs/00_utils.ipynb #db7e7ea0
+# %% ../nbs/00_utils.ipynb #7826f90b
 def _validate_args(args, n, name='args'):
     "Check `args` is None or a tuple/list of tensors whose first dimension is `n`; return a tuple."
     if args is None: return ()
@@ -109,7 +156,7 @@ def _validate_index(x, name, ndim=None):
         try: a = np.asarray(x)
         except Exception as e: raise TypeError(f"{name} must be integer indices (tensor, array, Series or list); got {_describe(x)}") from e
         if a.dtype == object or a.dtype.kind not in 'biuf': raise TypeError(f"{name} must hold integer indices; got {_describe(x)} of dtype {a.dtype}")
-        t = torch.from_numpy(a if a.size else a.astype(np.int64))
+        t = torch.from_numpy(a if a.size and a.flags.writeable else a.astype(np.int64 if not a.size else a.dtype))  # read-only arrays (from pandas) are copied
     if t.dtype == torch.bool: raise ValueError(f"{name} must hold integer indices; got booleans (use .nonzero() to turn a mask into indices)")
     if t.is_complex(): raise ValueError(f"{name} must hold integer indices; got dtype {t.dtype}")
     if t.is_floating_point():
@@ -126,7 +173,7 @@ def _validate_span(start, end, length, start_name='start', end_name='end'):
     if end < start: raise ValueError(f"{end_name} must be >= {start_name} ({start}); got {end}")
     return start, end
 
-# %% ../nbs/00_utils.ipynb #97947235
+# %% ../nbs/00_utils.ipynb #173627ba
 def _rng(random_state, name='random_state'):
     "A `numpy.random.Generator` from an int seed, a Generator, or None."
     if random_state is None or isinstance(random_state, np.random.Generator): return np.random.default_rng(random_state)
@@ -134,7 +181,7 @@ def _rng(random_state, name='random_state'):
         return np.random.default_rng(int(random_state))
     raise TypeError(f"{name} must be a non-negative int, a numpy.random.Generator or None; got {_describe(random_state)}")
 
-# %% ../nbs/00_utils.ipynb #0becead1
+# %% ../nbs/00_utils.ipynb #3464979e
 def _lookup_table(alphabet, ignore):
     "256-entry table: byte -> row index, -1 for ignored characters, -2 for invalid ones."
     table = np.full(256, -2, dtype=np.int16)
@@ -170,7 +217,7 @@ def one_hot_encode(sequence:str, # the sequence to encode
     if dtype in (torch.int8, torch.uint8): return torch.from_numpy(ohe.view(np.int8 if dtype == torch.int8 else np.uint8))
     return torch.from_numpy(ohe).to(dtype)
 
-# %% ../nbs/00_utils.ipynb #90576944
+# %% ../nbs/00_utils.ipynb #8f78bb55
 def characters(pwm:torch.Tensor, # one-hot or PWM, (len(alphabet), length) or (1, len(alphabet), length)
                alphabet=_DNA, # characters, in row order
                force=False, # take the argmax of columns that are not one-hot instead of raising
@@ -178,10 +225,11 @@ def characters(pwm:torch.Tensor, # one-hot or PWM, (len(alphabet), length) or (1
               )->str: # one character per column
     "Decode `pwm` into a string: the character of the largest value in each column."
     alphabet = _check_alphabet(alphabet)
-    _validate_ohe(pwm, 'pwm', alphabet=alphabet, ohe=False, ndim=None)
+    _validate_ohe(pwm, 'pwm', alphabet=alphabet, ohe=False, ndim=None, empty=True)
     if pwm.ndim == 3:
         if pwm.shape[0] != 1: raise ValueError(f"pwm must be a single sequence, (len(alphabet), length) or (1, len(alphabet), length); got shape {tuple(pwm.shape)}")
         pwm = pwm[0]
+    if pwm.shape[-1] == 0: return ''
     if not force: _check_one_hot(pwm, 'pwm (pass force=True to decode a non-one-hot matrix)', allow_N=True)
     zero = (pwm == 0).all(dim=0)
     if zero.any() and not allow_N:
@@ -190,7 +238,7 @@ def characters(pwm:torch.Tensor, # one-hot or PWM, (len(alphabet), length) or (1
     idx[zero.numpy()] = len(alphabet)
     return np.frombuffer((''.join(alphabet) + 'N').encode('ascii'), dtype=np.uint8)[idx].tobytes().decode('ascii')
 
-# %% ../nbs/00_utils.ipynb #9cd997ec
+# %% ../nbs/00_utils.ipynb #55b36431
 def _validate_probs(probs, n, k, name='probs'):
     "Check `probs` is `(n, k)` or `(1, k)` with non-negative rows summing to 1; return a float64 array `(n, k)`."
     p = np.asarray(probs.detach().cpu() if isinstance(probs, torch.Tensor) else probs, dtype=np.float64)
@@ -221,7 +269,7 @@ def random_one_hot(shape:tuple, # (n, k, length): sequences, characters, positio
     idx = _sample_indices(p, length, _rng(random_state))
     return torch.from_numpy(idx[:, None, :] == np.arange(k)[None, :, None]).to(dtype)
 
-# %% ../nbs/00_utils.ipynb #bf5773d9
+# %% ../nbs/00_utils.ipynb #cd773ac2
 _COMP = str.maketrans('ACGTNRYKMSWBVDHacgtnrykmswbvdh', 'TGCANYRMKSWVBHDtgcanyrmkswvbhd')
 
 def reverse_complement(X, # a DNA string, or one-hot tensor (4, length) or (n, 4, length) in ACGT order
@@ -238,18 +286,29 @@ def reverse_complement(X, # a DNA string, or one-hot tensor (4, length) or (n, 4
     _validate_ohe(X, 'X', alphabet=_DNA, ohe=False, ndim=None)
     return X.flip(dims=(-2, -1))
 
-# %% ../nbs/00_utils.ipynb #f58a624d
-def _validate_motif(motif, alphabet=_DNA, dtype=torch.int8, length=None, name='motif'):
-    "Return `motif` (a string, or a tensor `(A, m)`/`(1, A, m)`) as a `(A, m)` tensor of `dtype`."
+# %% ../nbs/00_utils.ipynb #5280fe0f
+def _check_motif_columns(m, name='motif'):
+    "Raise naming the first column of `m` `(A, k)` that is neither one-hot, all zero, nor a probability vector (sum 1 within 1e-3)."
+    p = m.detach().cpu().double()
+    s = p.sum(dim=0)
+    ok = torch.isfinite(p).all(dim=0) & (p >= 0).all(dim=0) & ((s == 0) | ((s - 1).abs() <= 1e-3))
+    if not ok.all():
+        j = int((~ok).nonzero()[0])
+        raise ValueError(f"{name} must have columns that are one-hot, all zero (N) or probability vectors (non-negative, summing to 1 within 1e-3); "
+                         f"column {j} is {[round(v, 4) for v in p[:, j].tolist()] if m.is_floating_point() else m[:, j].tolist()}")
+
+def _validate_motif(motif, alphabet=_DNA, dtype=torch.int8, length=None, name='motif', empty=False, columns=False):
+    "Return `motif` (a string, or a tensor `(A, m)`/`(1, A, m)`) as a `(A, m)` tensor of `dtype`; `empty`: allow m = 0; `columns`: check each column."
     if isinstance(motif, str):
-        if len(motif) == 0: raise ValueError(f"{name} must not be empty")
+        if len(motif) == 0 and not empty: raise ValueError(f"{name} must not be empty")
         m = one_hot_encode(motif, alphabet=alphabet, dtype=dtype, ignore=('N',) if 'N' not in alphabet else (), name=name)
     elif isinstance(motif, torch.Tensor):
-        _validate_ohe(motif, name, alphabet=alphabet, ohe=False, ndim=None)
+        _validate_ohe(motif, name, alphabet=alphabet, ohe=False, ndim=None, empty=empty and motif.shape[-1] == 0)
         if motif.ndim == 3:
             if motif.shape[0] != 1:
                 raise ValueError(f"{name} must have shape (len(alphabet), m) or (1, len(alphabet), m); got shape {tuple(motif.shape)}")
             motif = motif[0]
+        if columns: _check_motif_columns(motif, name)
         m = motif.to(dtype)
     else:
         raise TypeError(f"{name} must be a str or a torch.Tensor; got {_describe(motif)}")

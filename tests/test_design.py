@@ -1,5 +1,6 @@
 "Tests of meme_nb.design on a PWM-scanning oracle whose answers are known."
 import re
+import warnings
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ from meme_nb.design import greedy_marginalize, greedy_substitution
 from meme_nb.ersatz import substitute
 from meme_nb.io import jaspar_path, read_meme
 from meme_nb.predict import predict
-from meme_nb.utils import characters, random_one_hot
+from meme_nb.utils import MemeNbWarning, characters, random_one_hot
 
 MSE = torch.nn.MSELoss(reduction='none')
 MOTIFS = ['GCTAATTAAC', 'GTGACTCATC', 'TGATGACGTCATCGC', 'CGTCTAGACA']  # AP-1 is motif 1, CRE motif 2
@@ -160,7 +161,7 @@ def test_batch_of_two_and_scalar_losses_raise(model, X):
     (dict(motifs=[]), TypeError, 'motifs must be a non-empty list'),
     (dict(motifs='ACGT'), TypeError, 'motifs must be a non-empty list'),
     (dict(motifs=['ACGU']), ValueError, r"motifs\[0\] has character 'U'"),
-    (dict(y=torch.zeros(2)), ValueError, r'y must have shape \(1, \.\.\.\)'),
+    (dict(y=torch.zeros(2, 2)), ValueError, r'y must have shape \(1, \.\.\.\)'),   # a 1-D y is one row; two rows are not
     (dict(y=torch.zeros(1, 7)), ValueError, "y must have the shape of the model's output"),
 ])
 def test_bad_input(model, X, kw, exc, match):
@@ -237,3 +238,44 @@ def test_substitution_matches_brute_force(seed, length, lo, width):
     best = min(((float(f(substitute(X, m, s))[0, 0]) - 100) ** 2, s, m)
                for m in motifs + ['GT', 'C', 'TAA'] for s in range(length - len(m) + 1) if mask[s])
     assert (float(f(X_hat)[0, 0]) - 100) ** 2 == pytest.approx(min(best[0], (float(f(X)[0, 0]) - 100) ** 2), rel=1e-5)
+
+
+# --- issue 12: y as any numeric array-like, an empty construct says so ---------------
+
+@pytest.mark.parametrize('as_y', [lambda t: t.tolist(), lambda t: t.numpy(), lambda t: t.double(), lambda t: t.half(),
+                                  lambda t: t.numpy().astype('float64'), lambda t: t[0], lambda t: t[0].tolist()])
+def test_y_any_numeric_array_like(model, X, as_y):
+    y = torch.tensor([[1.0, 0.5]])
+    ref = greedy_substitution(model, X, MOTIFS, y, max_iter=2)
+    assert torch.equal(greedy_substitution(model, X, MOTIFS, as_y(y), max_iter=2), ref)
+    Xs = random_one_hot((3, 4, 100), random_state=2).float()
+    ref = greedy_marginalize(model, Xs, MOTIFS, y, max_iter=2)
+    assert torch.equal(greedy_marginalize(model, Xs, MOTIFS, as_y(y), max_iter=2), ref)
+
+
+def test_y_nested_list_from_the_reference_tests():
+    f = lambda x: x[:, 0, 25:35].sum(-1, keepdim=True)
+    Xs = random_one_hot((2, 4, 60), random_state=0).float()
+    C = greedy_marginalize(f, Xs, ['AAT', 'CG', 'T'], [[10.0]], max_iter=1)
+    assert characters(C) in ('AAT', 'ATT')
+    X1 = greedy_substitution(f, Xs[:1], ['AAT', 'CG', 'T'], [[10.0]], max_iter=1)
+    assert X1.shape == (1, 4, 60)
+
+
+@pytest.mark.parametrize('y, exc, match', [([['a']], TypeError, 'y must be'), ([[1.0], [2.0]], ValueError, r'y must have shape \(1, \.\.\.\)'),
+                                           (torch.tensor(3.0), ValueError, 'y must have shape'), ([[True]], TypeError, 'y must be'),
+                                           (torch.tensor([[1 + 1j]]), TypeError, 'y must be')])
+def test_y_refused_when_not_numeric_or_not_one_row(model, X, y, exc, match):
+    with pytest.raises(exc, match=match):
+        greedy_substitution(model, X, MOTIFS, y)
+
+
+def test_marginalize_with_nothing_worth_adding_warns_and_returns_empty_construct():
+    f = lambda x: x[:, 0, 25:35].sum(-1, keepdim=True) * 0     # no motif changes anything
+    Xs = random_one_hot((2, 4, 60), random_state=0).float()
+    with pytest.warns(MemeNbWarning, match='no motif'):
+        C = greedy_marginalize(f, Xs, ['AAT', 'CG'], [[10.0]])
+    assert C.shape == (4, 0) and C.dtype == Xs.dtype
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert greedy_marginalize(f, Xs, ['AAT', 'CG'], [[10.0]], max_iter=0).shape == (4, 0)   # asked for none: no warning

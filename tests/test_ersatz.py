@@ -243,3 +243,75 @@ def test_many_long_sequences_keep_dinucleotide_counts():
     assert torch.equal(cy, cx[:, None].expand_as(cy))
     assert torch.equal(idy[..., 0], idx[:, None, 0].expand(50, 5)) and torch.equal(idy[..., -1], idx[:, None, -1].expand(50, 5))
     assert not torch.equal(idy[:, 0], idx)
+
+
+# --- issue 12: X must be one-hot, motif tensors must be one-hot/N/probability columns, empty motifs ---
+
+EDITS = {'substitute': lambda X: substitute(X, 'AC'), 'insert': lambda X: insert(X, 'AC'),
+         'multisubstitute': lambda X: multisubstitute(X, ['A', 'C'], 1), 'delete': lambda X: delete(X, 1, 3),
+         'randomize': lambda X: randomize(X, 0, 4, random_state=0), 'shuffle': lambda X: shuffle(X, random_state=0),
+         'dinucleotide_shuffle': lambda X: dinucleotide_shuffle(X, random_state=0)}
+
+
+@pytest.mark.parametrize('name', EDITS)
+@pytest.mark.parametrize('bad', ['rand', 'two', 'multi_hot', 'negative', 'half'])
+def test_every_edit_refuses_X_that_is_not_one_hot(name, bad):
+    X = seqs('ACGTACGTAC', 'TTGACAGGAC', dtype=torch.float32)
+    if bad == 'rand': X = torch.rand(2, 4, 10, generator=torch.Generator().manual_seed(0))
+    elif bad == 'two': X[1, 2, 7] = 2
+    elif bad == 'multi_hot': X[1, :, 7] = 1
+    elif bad == 'negative': X[0, 0, 9] = -1
+    elif bad == 'half': X[0, :2, 3] = 0.5
+    X0 = X.clone()
+    with pytest.raises(ValueError, match='X must be one-hot'):
+        EDITS[name](X)
+    assert torch.equal(X, X0) or bad == 'rand'
+
+
+@pytest.mark.parametrize('name', EDITS)
+@pytest.mark.parametrize('dtype', DTYPES)
+def test_every_edit_accepts_one_hot_X_with_Ns(name, dtype):
+    X = seqs('ACGTNNGTAC', 'TTGACAGGAC', dtype=dtype)
+    if name == 'dinucleotide_shuffle': X = X[:, :, 6:]
+    EDITS[name](X)
+
+
+@pytest.mark.parametrize('motif,col', [
+    (torch.tensor([[1, 0], [0, 0], [0, 2], [0, 0]]), 1),                       # a 2
+    (torch.tensor([[1, 1, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]]), 1),           # multi-hot
+    (torch.tensor([[0.2, 0.3], [0.2, 0.3], [0.2, 0.3], [0.2, 0.3]]), 0),       # sums to 0.8 / 1.2
+    (torch.tensor([[1.5, 0.], [-0.5, 0.], [0., 1.], [0., 0.]]), 0),            # negative entry summing to 1
+    (torch.tensor([[1., float('nan')], [0., 0.], [0., 0.], [0., 0.]]), 1),    # NaN
+])
+def test_motif_tensor_columns_must_be_one_hot_N_or_probabilities(motif, col):
+    X = seqs('ACGTACGTAC', dtype=torch.float32)
+    for f in (lambda m: substitute(X, m), lambda m: insert(X, m), lambda m: multisubstitute(X, ['A', m], 1)):
+        with pytest.raises(ValueError, match=r'motif.* column %d' % col):
+            f(motif)
+
+
+def test_motif_tensor_random_floats_refused_and_probability_columns_accepted():
+    X = seqs('ACGTACGTAC', dtype=torch.float32)
+    with pytest.raises(ValueError, match=r'motif must have columns that are one-hot, all zero \(N\) or probability vectors'):
+        substitute(X, torch.rand(4, 3, generator=torch.Generator().manual_seed(0)))
+    pwm = torch.tensor([[0.25, 1, 0, 0.7], [0.25, 0, 0, 0.1], [0.25, 0, 0, 0.1], [0.25, 0, 0, 0.1002]])  # within 1e-3 of 1
+    assert torch.equal(substitute(X, pwm, start=2)[0, :, 2:6], pwm)
+    assert torch.equal(substitute(X, pwm[None].half(), start=2)[0, :, 2:6], pwm.half().float())
+
+
+def test_multisubstitute_empty_list_is_a_value_error():
+    X = seqs('ACGTACGTAC')
+    for empty in ([], ()):
+        with pytest.raises(ValueError, match='motifs must not be empty'):
+            multisubstitute(X, empty, 1)
+
+
+@pytest.mark.parametrize('dtype', DTYPES)
+def test_empty_motif_is_a_no_op_edit(dtype):
+    X = seqs('ACGTACGTAC', 'TTGACANNAC', dtype=dtype)
+    for m in ('', torch.zeros(4, 0, dtype=dtype), torch.zeros(1, 4, 0)):
+        for start in (None, 0, 10):
+            Y = substitute(X, m, start=start)
+            assert torch.equal(Y, X) and Y.dtype == dtype and Y.data_ptr() != X.data_ptr()
+        assert torch.equal(insert(X, m), X)
+    assert torch.equal(multisubstitute(X, ['AC', '', 'G'], [1, 2], start=0), multisubstitute(X, ['AC', 'G'], [3], start=0))

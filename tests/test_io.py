@@ -287,7 +287,7 @@ def test_skip_counts_by_reason(genome):
         X = extract_loci(df, fa, in_window=100)
     assert len(rec) == 1
     assert str(rec[0].message) == ("extract_loci skipped 5 of 7 loci: 2 whose window runs off a chromosome end; "
-                                   "3 on chromosomes missing from sequences or signals ('chrZ', 'chrY')")
+                                   "3 on chromosomes missing from sequences ('chrZ', 'chrY')")
     assert X.shape == (2, 4, 100)
     assert torch.equal(X[0], _enc(seqs['chr1'][460:560]))
     assert torch.equal(X[1], _enc(seqs['chr2'][160:260]))
@@ -400,12 +400,16 @@ def test_signals_dict_nan_zero_and_output_window_must_fit(genome):
         assert extract_loci(df, fa, in_window=10, out_window=40).shape == (3, 4, 10)
 
 
-def test_signal_missing_chromosome_is_skipped(genome):
-    fa, _ = genome
-    df = pd.DataFrame({'chrom': ['chr2', 'chr1'], 'start': [200, 200], 'end': [210, 210]})
-    with pytest.warns(MemeNbWarning, match=r"1 on chromosomes missing from sequences or signals \('chr2'\)"):
-        r = extract_loci(df, fa, signals=[{'chr1': np.ones(1000)}], in_window=10, out_window=10)
-    assert r.X.shape[0] == 1
+def test_signal_missing_chromosome_reads_as_zero_with_one_warning(genome):
+    "The FASTA decides which loci fit; a chromosome a track does not list is zero signal, counted in one warning."
+    fa, seqs = genome
+    df = pd.DataFrame({'chrom': ['chr2', 'chr1', 'chr2'], 'start': [200, 200, 300], 'end': [210, 210, 310]})
+    with pytest.warns(MemeNbWarning) as rec:
+        r = extract_loci(df, fa, signals=[{'chr1': np.ones(1000)}], in_signals=[{'chr1': np.ones(1000)}], in_window=10, out_window=10)
+    assert len(rec) == 1
+    assert "2 of 3 loci" in str(rec[0].message) and "'chr2'" in str(rec[0].message) and 'zero' in str(rec[0].message)
+    assert r.X.shape[0] == 3 and torch.equal(r.X[0], _enc(seqs['chr2'][200:210]))
+    assert (r.y[[0, 2]] == 0).all() and (r.y[1] == 1).all() and (r.X_ctl[[0, 2]] == 0).all()
 
 
 def test_in_signals_return_types(genome):
@@ -489,3 +493,56 @@ def test_fasta_index_is_built_lazily(genome):
     assert not fai.exists()
     extract_loci(pd.DataFrame({'chrom': ['chr1'], 'start': [100], 'end': [120]}), fa, in_window=20)
     assert fai.exists()
+
+
+# --- issue 12: soft-masking whatever the alphabet; bigWigs that omit chromosomes ------
+
+@pytest.mark.parametrize('alphabet, ignore', [(('A', 'C', 'G', 'T', '-'), ('N',)), (('A', 'C', 'G', 'T'), ('N', '-')), (('A', 'C', 'G', 'T', 'a'), ('N',)),
+                                              (('A', 'C', 'G', 'T'), ('N', 'n', 'a'))])
+def test_soft_masked_read_as_upper_whatever_the_alphabet(genome, alphabet, ignore):
+    fa, seqs = genome
+    df = pd.DataFrame({'chrom': ['chr1', 'chr2'], 'start': [0, 0], 'end': [1000, 1000]})
+    X = extract_loci(df.iloc[:1], fa, in_window=1000, alphabet=alphabet, ignore=ignore)
+    s = seqs['chr1'].upper()
+    assert X.shape == (1, len(alphabet), 1000)
+    assert characters(X[0, :4], allow_N=True) == s
+    assert torch.equal(extract_loci(df.iloc[:1], seqs, in_window=1000, alphabet=alphabet, ignore=ignore), X)
+
+
+def _write_bigwig(path, chroms):
+    "A bigWig with per-base values for `chroms` (name -> 1-D float array, NaN: no entry)."
+    import pyBigWig
+    bw = pyBigWig.open(str(path), 'w')
+    bw.addHeader([(c, len(v)) for c, v in chroms.items()])
+    for c, v in chroms.items():
+        ok = np.flatnonzero(~np.isnan(v))
+        bw.addEntries(c, ok.tolist(), values=v[ok].astype(float).tolist(), span=1)
+    bw.close()
+    return path
+
+
+@pytest.mark.skipif(not HAS_BIGWIG, reason='optional pyBigWig is not installed')
+def test_bigwig_without_a_chromosome_reads_zero_and_fasta_decides_fit(tmp_path, genome):
+    fa, seqs = genome
+    bw = _write_bigwig(tmp_path / 'chr1.bw', {'chr1': np.arange(1000, dtype=np.float32)})   # no chr2: no reads there
+    df = pd.DataFrame({'chrom': ['chr2', 'chr1', 'chr2', 'chr2'], 'start': [100, 400, 300, 495], 'end': [110, 410, 310, 500]})
+    with pytest.warns(MemeNbWarning) as rec:
+        X, y = extract_loci(df, fa, signals=[bw], in_window=20, out_window=10)
+    msgs = [str(r.message) for r in rec]
+    assert len(msgs) == 2                               # one for the locus off chr2's end, one for the zero signal
+    assert any('1 whose window runs off a chromosome end' in m for m in msgs)
+    zero = [m for m in msgs if 'zero' in m]
+    assert len(zero) == 1 and '2 of 3 loci' in zero[0] and "'chr2'" in zero[0]
+    assert X.shape == (3, 4, 20) and torch.equal(X[2], _enc(seqs['chr2'][295:315]))
+    assert (y[[0, 2]] == 0).all() and torch.equal(y[1, 0], torch.arange(400., 410.))
+
+
+@pytest.mark.skipif(not HAS_BIGWIG, reason='optional pyBigWig is not installed')
+def test_bigwig_listing_every_chromosome_gives_no_zero_warning(tmp_path, genome):
+    fa, _ = genome
+    bw = _write_bigwig(tmp_path / 'all.bw', {'chr1': np.ones(1000, dtype=np.float32), 'chr2': np.full(500, 2, dtype=np.float32)})
+    df = pd.DataFrame({'chrom': ['chr2', 'chr1'], 'start': [100, 400], 'end': [110, 410]})
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        X, y = extract_loci(df, fa, signals=[bw], in_window=20, out_window=10)
+    assert (y[0] == 2).all() and (y[1] == 1).all()

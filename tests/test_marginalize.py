@@ -63,7 +63,7 @@ def test_routing_to_deep_lift_shap_shaped_func():
     assert fake_dls.calls == [dict(target=267, n_shuffles=1, warning_threshold=1e-3, device='cpu')] * 2
     torch.testing.assert_close(ya, substitute(X, "ACGT").float() * 268)
     fake_dls.calls.clear()
-    marginalize(None, X, "ACGT", func=fake_dls, target=1, additional_func_kwargs={'target': 267})
+    marginalize(None, X, "ACGT", func=fake_dls, additional_func_kwargs={'target': 267})
     assert [c['target'] for c in fake_dls.calls] == [267, 267]
     with pytest.raises(TypeError, match='n_shufles'):
         marginalize(None, X, "ACGT", func=fake_dls, n_shufles=3)
@@ -143,3 +143,42 @@ def test_annotation_errors(ann, match):
         marginalize_annotations(lambda x: x, X, X, "0 1 3")
     with pytest.raises(ValueError, match='X0'):
         marginalize_annotations(lambda x: x, X, X[:, :3], np.array([[0, 1, 3]]))
+
+
+# --- issue 12: a keyword given twice, annotations read through the shared index validator ---
+
+@pytest.mark.parametrize('call', ['marginalize', 'marginalize_annotations'])
+def test_keyword_both_direct_and_in_additional_func_kwargs_is_a_type_error(call):
+    calls = []
+    def spy(model, X, target=0, batch_size=1): calls.append(target); return X.float()
+    X = random_one_hot((2, 4, 30), random_state=0)
+    f = (lambda **kw: marginalize(None, X, "ACGT", func=spy, **kw)) if call == 'marginalize' else \
+        (lambda **kw: marginalize_annotations(None, X, X, [[0, 2, 6]], func=spy, **kw))
+    with pytest.raises(TypeError, match=r"'target'.*both"):
+        f(target=1, additional_func_kwargs={'target': 267})
+    assert calls == []
+    f(batch_size=2, additional_func_kwargs={'target': 5})      # different names combine
+    assert set(calls) == {5}
+
+
+@pytest.mark.parametrize('ann', [torch.Tensor([[0, 3, 8]]), np.array([[0., 3., 8.]]), [[0, 3, 8]],
+                                 pd.DataFrame({'example_idx': [0.], 'start': [3.], 'end': [8.]})])
+def test_annotations_accept_integral_floats(ann):
+    X = random_one_hot((2, 4, 30), random_state=0)
+    yb, ya = marginalize_annotations(sum_model, X, X[:1], ann)
+    assert torch.equal(ya[0], sum_model(substitute(X[:1], X[0, :, 3:8])))
+
+
+@pytest.mark.parametrize('ann, what', [(torch.tensor([[0, 3.5, 8]]), '3.5'), (np.array([[0, np.nan, 8]]), 'nan'),
+                                       (np.array([[0, 3, np.inf]]), 'inf'), (torch.tensor([[False, True, True]]), 'booleans')])
+def test_annotations_fractions_nan_inf_bool_name_the_argument(ann, what):
+    X = random_one_hot((2, 4, 30), random_state=0)
+    with pytest.raises(ValueError, match=r'annotations must hold integer indices.*' + what):
+        marginalize_annotations(sum_model, X, X, ann)
+
+
+@pytest.mark.parametrize('motif', ['', torch.zeros(4, 0)])
+def test_empty_motif_is_a_no_op_edit(motif):
+    model, X = beluga_like(), random_one_hot((3, 4, 60), random_state=1).float()
+    yb, ya = marginalize(model, X, motif)
+    assert torch.equal(yb, ya)

@@ -94,3 +94,21 @@ def test_errors_before_any_work(kw, err, match):
     with pytest.raises(err, match=match):
         space(None, X, **base)
     assert calls == []
+
+
+def test_keyword_both_direct_and_in_additional_func_kwargs_is_a_type_error():
+    calls = []
+    def spy(model, X, batch_size=1): calls.append(batch_size); return X.float().sum((1, 2))[:, None]
+    X = random_one_hot((3, 4, 40), random_state=0)
+    with pytest.raises(TypeError, match=r"'batch_size'.*both"):
+        space(None, X, ["AAAA", "CCC"], [[1]], func=spy, batch_size=2, additional_func_kwargs={'batch_size': 3})
+    assert calls == []
+    space(None, X, ["AAAA", "CCC"], [[1]], func=spy, additional_func_kwargs={'batch_size': 3})
+    assert set(calls) == {3}
+
+
+def test_space_refuses_X_that_is_not_one_hot():
+    X = random_one_hot((3, 4, 40), random_state=0).float()
+    X[1, :, 5] = 1
+    with pytest.raises(ValueError, match='X must be one-hot'):
+        space(lambda x: x.float().sum((1, 2))[:, None], X, ["AAAA", "CCC"], [[1]])
