@@ -10,7 +10,7 @@ __all__ = ['BelugaMini', 'BPNetMini', 'SelfAttention', 'TransformerBlock', 'Atte
            'auroc', 'pearson', 'jensen_shannon', 'multinomial_nll', 'TrainResult', 'train_classifier', 'train_profile',
            'evaluate_classifier', 'ProfileQuality', 'evaluate_profile']
 
-# %% ../nbs/13_models.ipynb #dc700587
+# %% ../nbs/13_models.ipynb #be1ed048
 import copy
 import time
 from importlib.resources import files
@@ -25,7 +25,7 @@ from torch import nn
 from .predict import predict
 from .utils import _describe, _rng, _validate_int, _validate_ohe
 
-# %% ../nbs/13_models.ipynb #3669d2c1
+# %% ../nbs/13_models.ipynb #45511d20
 def _int_tuple(v, name, n=None, min=1):
     "`v` (an int or a sequence of ints, each >= `min`) as a tuple; an int is repeated `n` times."
     if isinstance(v, Integral) and not isinstance(v, bool) and n is not None: v = (v,) * n
@@ -56,7 +56,7 @@ def _check_input(X, n_rows, length, name='X', exact=True):
         want = f"(n, {n_rows}, {length})" if exact else f"(n, {n_rows}, length) with length >= {length}"
         raise ValueError(f"{name} must have shape {want}; got shape {tuple(X.shape)}")
 
-# %% ../nbs/13_models.ipynb #a8c89327
+# %% ../nbs/13_models.ipynb #5227c303
 class BelugaMini(nn.Module):
     "A small DeepSEA/Beluga-style multi-task classifier: one-hot sequences `(n, 4, length)` to logits `(n, n_tasks)`."
     def __init__(self,
@@ -103,7 +103,7 @@ class BelugaMini(nn.Module):
         _check_input(X, 4, self.min_length, exact=False)
         return self.head(self.body(X))
 
-# %% ../nbs/13_models.ipynb #c781aef0
+# %% ../nbs/13_models.ipynb #14025b5d
 class BPNetMini(nn.Module):
     "A small BPNet-style model: one-hot `(n, 4, length)` and control `(n, n_control_tracks, length)` to profile logits `(n, n_outputs, output_length)` and log counts `(n, 1)`."
     def __init__(self,
@@ -173,7 +173,7 @@ class BPNetMini(nn.Module):
             counts = torch.cat([counts, torch.log1p(X_ctl[:, :, s:e].sum(dim=(1, 2)))[:, None]], dim=1)
         return self.fconv(X), self.linear(counts)
 
-# %% ../nbs/13_models.ipynb #e3b1e398
+# %% ../nbs/13_models.ipynb #3d570874
 def _check_length(X, min_length, bin_size):
     "Raise unless `X` is `(n, 4, length)` with `length >= min_length` a multiple of `bin_size`."
     _check_input(X, 4, min_length, exact=False)
@@ -219,12 +219,12 @@ class AttentionPool(nn.Module):
 
     def forward(self, x): return (self.softmax(self.logits(x)) * x).sum(dim=1)
 
-# %% ../nbs/13_models.ipynb #6daada6f
+# %% ../nbs/13_models.ipynb #7210a6f2
 class EnformerMini(nn.Module):
     "A small Enformer/Borzoi-style classifier: conv stem with pooling, transformer blocks, attention pooling; one-hot `(n, 4, length)` to logits `(n, n_tasks)`."
     def __init__(self,
                  n_tasks:int=13, # number of tasks (output columns)
-                 n_filters:int=96, # filters of the first convolution
+                 n_filters:int=64, # filters of the first convolution
                  d_model:int=64, # channels of the second convolution and of the transformer
                  kernel_sizes:tuple=(21, 5), # widths of the two convolutions (odd)
                  pool_sizes:tuple=(4, 5), # max-pooling after each convolution; a token covers their product in bp
@@ -251,8 +251,8 @@ class EnformerMini(nn.Module):
     def _build(self, dropout, kernel_sizes, pool_sizes, n_tasks, n_filters, d_model, n_blocks, n_heads, d_mlp, n_freqs, n_hidden):
         "Create the layers: stem, position map, transformer blocks, final norm, attention pooling and head."
         (k1, k2), (p1, p2) = kernel_sizes, pool_sizes
-        self.stem = nn.Sequential(nn.Conv1d(4, n_filters, k1, padding=k1 // 2), nn.BatchNorm1d(n_filters), nn.GELU(), nn.MaxPool1d(p1),
-                                  nn.Conv1d(n_filters, d_model, k2, padding=k2 // 2), nn.BatchNorm1d(d_model), nn.GELU(), nn.MaxPool1d(p2))
+        self.stem = nn.Sequential(nn.Conv1d(4, n_filters, k1, padding=k1 // 2), nn.MaxPool1d(p1), nn.BatchNorm1d(n_filters), nn.GELU(),
+                                  nn.Conv1d(n_filters, d_model, k2, padding=k2 // 2), nn.MaxPool1d(p2), nn.BatchNorm1d(d_model), nn.GELU())
         self.n_freqs, self.position = n_freqs, nn.Linear(2 + 2 * n_freqs, d_model, bias=False)
         self.blocks = nn.Sequential(*[TransformerBlock(d_model, n_heads, d_mlp, dropout) for _ in range(n_blocks)])
         self.norm, self.pool = nn.LayerNorm(d_model), AttentionPool(d_model)
@@ -264,7 +264,7 @@ class EnformerMini(nn.Module):
         x = x + self.position(_positions(x.shape[1], self.n_freqs, x.dtype, x.device))
         return self.head(self.pool(self.norm(self.blocks(x))))
 
-# %% ../nbs/13_models.ipynb #1f4849c3
+# %% ../nbs/13_models.ipynb #30313738
 def _check_module(model):
     "Raise unless `model` is an `nn.Module`; return it."
     if not isinstance(model, nn.Module): raise TypeError(f"model must be a torch.nn.Module; got {_describe(model)}")
@@ -282,7 +282,7 @@ class ControlWrapper(nn.Module):
         if n == 0: return self.model(X)
         return self.model(X, torch.zeros(X.shape[0], n, X.shape[-1], dtype=X.dtype, device=X.device))
 
-# %% ../nbs/13_models.ipynb #bc66ca3e
+# %% ../nbs/13_models.ipynb #d2589477
 def _pair(y, what):
     "Check `y` is a `(profile, counts)` pair."
     if not isinstance(y, (tuple, list)) or len(y) != 2:
@@ -310,7 +310,7 @@ class ProfileWrapper(nn.Module):
         weights = torch.softmax(logits, dim=-1).detach()
         return (logits * weights).sum(dim=-1, keepdim=True)
 
-# %% ../nbs/13_models.ipynb #8e603c79
+# %% ../nbs/13_models.ipynb #f3170437
 def _columns(target, names):
     "Column indices picked by `target`: an int, a task name, or a tuple/list of them."
     many = isinstance(target, (tuple, list))
@@ -349,7 +349,7 @@ class TaskWrapper(nn.Module):
             raise TypeError(f"TaskWrapper needs a model returning one tensor; got {_describe(y)}: use CountWrapper or ProfileWrapper for (profile, counts) models")
         return y[:, self.columns]
 
-# %% ../nbs/13_models.ipynb #935570af
+# %% ../nbs/13_models.ipynb #be22df57
 _ARCHITECTURES = {'BelugaMini': BelugaMini, 'BPNetMini': BPNetMini, 'EnformerMini': EnformerMini}
 _FORMAT = 'meme_nb.models/1'
 
@@ -379,7 +379,7 @@ def save_model(model:nn.Module, # a `BelugaMini`, `BPNetMini` or `EnformerMini`
                     metadata=metadata), path)
     return Path(path)
 
-# %% ../nbs/13_models.ipynb #23e8307f
+# %% ../nbs/13_models.ipynb #d5b679a3
 def _read(path):
     "The dict stored in `path`, read with `weights_only=True`; errors name the file and the reason."
     if not path.is_file(): raise FileNotFoundError(f"model weights file {path} does not exist")
@@ -408,7 +408,7 @@ def load_model(path, # a file written by `save_model` (str or Path)
     model.metadata = dict(obj['metadata'])
     return model.eval()
 
-# %% ../nbs/13_models.ipynb #9d869c25
+# %% ../nbs/13_models.ipynb #109a5d4f
 _PRETRAINED = {
     'beluga_mini': ('beluga_mini.pt', 'BelugaMini: 13 tasks of the synthetic grammar, 1,000 bp input'),
     'bpnet_gata': ('bpnet_gata.pt', 'BPNetMini: GATA profile (2 strands, 1,000 bp) and log counts from 2,114 bp and a 2-track control'),
@@ -431,7 +431,7 @@ def task_names(name:str, # 'beluga_mini', 'bpnet_gata' or 'enformer_mini'
     "The task names of the shipped model `name`, in the order of its outputs."
     return list(_read(_weights_path(name))['config']['task_names'])
 
-# %% ../nbs/13_models.ipynb #9332fe1b
+# %% ../nbs/13_models.ipynb #ab6b7738
 def _check_pair(a, b, names):
     "Raise unless `a` and `b` are tensors of the same shape `(n,)` or `(n, k)`."
     for x, nm in zip((a, b), names):
@@ -455,7 +455,7 @@ def auroc(y:torch.Tensor, # true labels (0/1 or bool), (n,) or (n, k)
         out[j] = float('nan') if n1 == 0 or n0 == 0 else (ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
     return out[0] if y.ndim == 1 else out
 
-# %% ../nbs/13_models.ipynb #b8490ca5
+# %% ../nbs/13_models.ipynb #88a1bd69
 def pearson(x:torch.Tensor, # values, (n,) or (n, k)
             y:torch.Tensor, # values, same shape
            )->torch.Tensor: # Pearson correlation per column, (k,) float64 (0-d for 1-d input)
@@ -478,7 +478,7 @@ def jensen_shannon(p:torch.Tensor, # non-negative values (counts or probabilitie
     kl = lambda a: torch.where(a > 0, a * (a / m).log2(), 0.).sum(1)
     return ((kl(p) + kl(q)) / 2).clamp(min=0).sqrt()
 
-# %% ../nbs/13_models.ipynb #f4ebb04a
+# %% ../nbs/13_models.ipynb #a81dc198
 def multinomial_nll(logits:torch.Tensor, # profile logits, (n, ...): every position of every strand is one outcome
                     counts:torch.Tensor, # observed read counts, same shape
                    )->torch.Tensor: # negative log-likelihood per example, (n,)
@@ -489,7 +489,7 @@ def multinomial_nll(logits:torch.Tensor, # profile logits, (n, ...): every posit
     k = counts.reshape(len(counts), -1).to(logp.dtype)
     return -(torch.lgamma(k.sum(-1) + 1) - torch.lgamma(k + 1).sum(-1) + (k * logp).sum(-1))
 
-# %% ../nbs/13_models.ipynb #78fe62a1
+# %% ../nbs/13_models.ipynb #aea9e17d
 class TrainResult(NamedTuple):
     "A trained model and its training history."
     model: nn.Module # the model with the weights of its best validation epoch, in eval mode
@@ -558,7 +558,7 @@ def _train(build, model, loss_fn, tensors, valid_frac, batch_size, lr, max_epoch
         model = build() if model is None else model
         return _fit(model, loss_fn, tensors, valid_frac, batch_size, lr, max_epochs, patience, rng, verbose)
 
-# %% ../nbs/13_models.ipynb #bf63b512
+# %% ../nbs/13_models.ipynb #0f62a854
 def _bce(model, X, y):
     "Mean binary cross-entropy of the model's logits."
     return nn.functional.binary_cross_entropy_with_logits(model(X), y)
@@ -585,7 +585,7 @@ def train_classifier(X:torch.Tensor, # one-hot sequences, (n, 4, length), any dt
     build = lambda: BelugaMini(n_tasks=y.shape[1], task_names=task_names)
     return _train(build, model, _bce, (X, y.float()), valid_frac, opts[0], lr, opts[1], opts[2], random_state, verbose)
 
-# %% ../nbs/13_models.ipynb #2bc439d4
+# %% ../nbs/13_models.ipynb #33034341
 def _profile_loss(count_weight):
     "BPNet's loss: mean multinomial NLL of the profile plus `count_weight` times the MSE of log(1 + total reads)."
     def loss(model, X, X_ctl, y):
@@ -629,7 +629,7 @@ def train_profile(X:torch.Tensor, # one-hot sequences, (n, 4, length), any dtype
     return _train(build, model, _profile_loss(count_weight), (X, control.float(), profile.float()),
                   valid_frac, opts[0], lr, opts[1], opts[2], random_state, verbose)
 
-# %% ../nbs/13_models.ipynb #c9729f83
+# %% ../nbs/13_models.ipynb #3f6cfed0
 def evaluate_classifier(model:nn.Module, # a classifier returning logits (n, n_tasks)
                         X:torch.Tensor, # held-out one-hot sequences, (n, 4, length)
                         y:torch.Tensor, # their true 0/1 labels, (n, n_tasks)
