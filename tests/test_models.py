@@ -1,6 +1,9 @@
 """The shipped example models: they load, they reach their held-out quality, and they learned the grammar of
 meme_nb.datasets (the AP-1 task reads AP-1 sites, the spacing task prefers a helical turn, the composite task needs
-GATA and E-box together, the profile model puts GATA reads on the right strands), and DeepLIFT can explain them."""
+GATA and E-box together, the profile model puts GATA reads on the right strands), and DeepLIFT can explain them.
+The transformer (enformer_mini) is small, deterministic, capturable by torch.fx and torch.export, and as good as
+beluga_mini on the single-motif tasks."""
+import copy
 import warnings
 
 import pytest
@@ -9,7 +12,7 @@ from torch import nn
 
 from meme_nb.datasets import background, make_classifier_data, make_profile_data, motif_pwms
 from meme_nb.ersatz import multisubstitute, substitute
-from meme_nb.models import (BelugaMini, BPNetMini, ControlWrapper, CountWrapper, ProfileWrapper, TaskWrapper, _PRETRAINED,
+from meme_nb.models import (BelugaMini, BPNetMini, ControlWrapper, CountWrapper, EnformerMini, ProfileWrapper, TaskWrapper, _PRETRAINED,
                             _weights_path, auroc, evaluate_classifier, evaluate_profile, load_pretrained, task_names)
 from meme_nb.predict import predict
 from meme_nb.utils import MemeNbWarning, characters
@@ -23,6 +26,10 @@ def beluga(): return load_pretrained('beluga_mini')
 
 @pytest.fixture(scope='module')
 def bpnet(): return load_pretrained('bpnet_gata')
+
+
+@pytest.fixture(scope='module')
+def enformer(): return load_pretrained('enformer_mini')
 
 
 @pytest.fixture(scope='module')
@@ -152,3 +159,60 @@ def test_deeplift_converges_on_shipped_models(beluga, bpnet, consensus):
         # the planted site gets more attribution than any other window of its width
         s = attr.sum(1).unfold(-1, 7, 1).sum(-1)
         assert (s.argmax(-1) - (1057 - 3)).abs().max() <= 4
+
+
+# --- the transformer ---------------------------------------------------------------------------------------------
+
+def test_enformer_loads_with_the_tasks_of_beluga(enformer):
+    assert isinstance(enformer, EnformerMini) and not enformer.training
+    assert enformer.task_names == task_names('enformer_mini') == task_names('beluga_mini')
+    assert {'data', 'training', 'history', 'test', 'test_auroc', 'minutes'} <= set(enformer.metadata)
+    # the Enformer-style parts are there: >= 2 transformer blocks with LayerNorm, a GELU MLP, softmax attention pooling
+    kinds = {type(m).__name__ for m in enformer.modules()}
+    assert {'Conv1d', 'MaxPool1d', 'LayerNorm', 'GELU', 'Softmax', 'SelfAttention', 'AttentionPool'} <= kinds
+    assert len(enformer.blocks) >= 2
+
+
+def test_enformer_weights_file_is_under_2_mb():
+    path = _weights_path('enformer_mini')
+    assert path.stat().st_size < 2 * 2**20, path.stat().st_size
+    assert torch.load(path, weights_only=True)['architecture'] == 'EnformerMini'
+
+
+def test_enformer_output_shape_and_determinism(enformer):
+    X = background(8, 1000, random_state=7)
+    y = enformer(X)
+    assert y.shape == (8, 13) and y.dtype == torch.float32 and torch.isfinite(y).all()
+    assert torch.equal(enformer(X), y)                      # eval mode: no dropout
+    assert torch.equal(load_pretrained('enformer_mini')(X), y)  # a fresh load gives the same numbers
+    # each row depends on its own sequence only (batch norm in eval mode, no mixing across the batch)
+    torch.testing.assert_close(torch.cat([enformer(X[i:i + 1]) for i in range(8)]), y, rtol=1e-5, atol=1e-5)
+    y64 = copy.deepcopy(enformer).double()(X.double())
+    torch.testing.assert_close(y64.float(), y, rtol=1e-4, atol=1e-4)
+
+
+def test_enformer_is_captured_whole_by_fx_and_export(enformer):
+    "No data-dependent Python control flow: torch.fx and torch.export capture the forward and reproduce it."
+    X = background(4, 1000, random_state=8)
+    g = torch.fx.symbolic_trace(enformer)
+    assert torch.equal(g(X), enformer(X))
+    targets = {str(n.target) for n in g.graph.nodes if n.op in ('call_function', 'call_method')}
+    assert '<built-in function matmul>' in targets      # the attention products are visible as operations
+    torch.testing.assert_close(torch.export.export(enformer, (X,)).module()(X), enformer(X))
+
+
+def test_enformer_held_out_auroc(enformer):
+    "Fresh held-out data (a seed never used in training): every single-motif task >= 0.95, the rest >= 0.85."
+    d = make_classifier_data(1000, random_state=2026)
+    q = evaluate_classifier(enformer, d.X, d.y).set_index('task').auROC
+    assert (q[SINGLE] >= 0.95).all(), q[SINGLE]
+    assert (q[['accessibility', 'AP-1 spacing', 'GATA+E-box']] >= 0.85).all(), q
+    oracle = auroc(d.y, d.logits).numpy()
+    assert (oracle - q.values < 0.05).all(), oracle - q.values
+
+
+def test_enformer_ap1_site_raises_ap1_task(enformer, consensus):
+    X = background(64, 1000, random_state=1)
+    e = _effect(enformer, X, substitute(X, consensus['AP-1']))
+    t = enformer.task_names
+    assert e[t.index('AP-1')] > 2.0 and e[t.index('AP-1')] > 5 * e[t.index('GATA')].abs()
