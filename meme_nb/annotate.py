@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets', 'count_annotations',
            'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #b52381d2
+# %% ../nbs/09_annotate.ipynb #aca1e8c1
 import math, warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .io import read_meme
-from .utils import MemeNbWarning, _describe, _validate_int, _validate_ohe
+from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #a445f64f
+# %% ../nbs/09_annotate.ipynb #49cc97e6
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`)."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -48,7 +48,7 @@ def _motif_list(Ms, name):
             raise ValueError(f"{name}[{i}] must have {Ms[0].shape[0]} rows like {name}[0]; got shape {tuple(M.shape)}")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #7b40d70e
+# %% ../nbs/09_annotate.ipynb #12cb5c7d
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -70,7 +70,7 @@ def _targets(Ts, reverse_complement, max_len):
     padded[torch.repeat_interleave(first.flatten() + pad - col0, lens.repeat(S)) + j] = j
     return _Targets(null, lens, padded, first, pad)
 
-# %% ../nbs/09_annotate.ipynb #a081127f
+# %% ../nbs/09_annotate.ipynb #81165d4a
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     v, n = S.sort(dim=1).values, S.shape[1]
@@ -99,7 +99,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #d643b0c7
+# %% ../nbs/09_annotate.ipynb #0a9544ae
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -121,7 +121,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #11be909d
+# %% ../nbs/09_annotate.ipynb #84aa45f8
 def _group_keys(qs, idx, m):
     "Kernel of each column of the length-`m` queries `idx`: (B, m)."
     return qs.key[qs.first[idx][:, None] + torch.arange(m)]
@@ -156,7 +156,7 @@ def _best_offsets(D, tg, m):
     score = torch.where(rc, best[:, -1], best[:, 0]).round().long()
     return score, torch.where(rc, arg[:, -1], arg[:, 0]) - (m - 1), rc.long()
 
-# %% ../nbs/09_annotate.ipynb #3644c44a
+# %% ../nbs/09_annotate.ipynb #72e29a8f
 def _tri(a, e, m):
     "Position of span `[a, e)` among the spans of a length-`m` query (upper triangle, row by row)."
     return a * m - a * (a - 1) // 2 + (e - a - 1)
@@ -186,7 +186,7 @@ def _span_ids(qs):
     start = torch.cumsum(qs.lens * (qs.lens + 1) // 2, 0) - qs.lens * (qs.lens + 1) // 2
     return start, uid, length[order], q[rep], a[rep], e[rep]
 
-# %% ../nbs/09_annotate.ipynb #0e5a9aa3
+# %% ../nbs/09_annotate.ipynb #c77d8831
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
     K, w = H.shape
@@ -218,7 +218,7 @@ def _survival(P):
     "P(score >= s) for s = 0 .. W (the last entry 0), summed from the upper tail: (R, W + 1)."
     return F.pad(P.flip(1).cumsum(1).flip(1), (0, 1))
 
-# %% ../nbs/09_annotate.ipynb #6b0c1776
+# %% ../nbs/09_annotate.ipynb #caa5fc9d
 class _Spans(NamedTuple):
     start: torch.Tensor  # (B,) index of each query's first span
     uid: torch.Tensor    # (n_spans,) distinct-null id of every span
@@ -240,7 +240,7 @@ def _span_nulls(qs):
         sfs.append(sf.flatten())
     return _Spans(start, uid, base, torch.cat(sfs))
 
-# %% ../nbs/09_annotate.ipynb #4c339d6d
+# %% ../nbs/09_annotate.ipynb #46970ba0
 def _p_values(score, idx, n, sp, qs, nb, rc, chunk=1 << 22):
     "p-values of best scores `score` (B, C) of the length-`m` queries `idx` against targets of lengths `n` (C,)."
     m = int(qs.lens[idx[0]])
@@ -259,7 +259,7 @@ def _p_values(score, idx, n, sp, qs, nb, rc, chunk=1 << 22):
             out[c:c + step, cols] = -torch.expm1(torch.log1p(-sf).sum(-1) * (2 if rc else 1))
     return out
 
-# %% ../nbs/09_annotate.ipynb #969e4779
+# %% ../nbs/09_annotate.ipynb #b452ccc4
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -277,7 +277,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #cfca3d26
+# %% ../nbs/09_annotate.ipynb #c2a236ad
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -327,7 +327,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #6e153cba
+# %% ../nbs/09_annotate.ipynb #3f5f0084
 def _run_tomtom(Qs, Ts, k, nb, rc, metric, verbose):
     "All the work of `tomtom`, on the current default device."
     lens = torch.tensor([Q.shape[1] for Q in Qs])
@@ -373,7 +373,7 @@ def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict fr
     finally: torch.set_num_threads(threads)
     return TomtomResult(*out[:5]) if k is None else TomtomNearest(*out)
 
-# %% ../nbs/09_annotate.ipynb #a4c5baa4
+# %% ../nbs/09_annotate.ipynb #96adfd02
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -387,12 +387,7 @@ def _seqlet_columns(seqlets):
     if not set(names) <= set(seqlets.columns):
         if seqlets.shape[1] < 3: raise ValueError(f"seqlets must have columns example_idx, start, end; got {list(seqlets.columns)}")
         names = list(seqlets.columns[:3])
-    cols = []
-    for c in names:
-        v = seqlets[c].to_numpy()
-        if not np.issubdtype(v.dtype, np.integer): raise ValueError(f"seqlets column {c!r} must hold integers; got dtype {v.dtype}")
-        cols.append(torch.from_numpy(v.astype(np.int64)))
-    return cols
+    return [_validate_index(np.ascontiguousarray(seqlets[c].to_numpy()), f"seqlets column {c!r}", ndim=1) for c in names]
 
 def _check_seqlets(e, s, t, X):
     "Raise unless every seqlet lies inside `X`."
@@ -409,7 +404,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme) or a MEME file path; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #ce1e672d
+# %% ../nbs/09_annotate.ipynb #916e822e
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, or the path of a MEME file
@@ -427,35 +422,26 @@ def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), len
     r = tomtom(Qs, Ts, n_nearest=n_nearest, **kwargs)
     return SeqletAnnotations(r.idxs, r.p_values)
 
-# %% ../nbs/09_annotate.ipynb #bc0e501d
-def _as_index_tensor(x):
-    "A tensor (CPU, copied) from a tensor, numpy array, pandas Series/DataFrame or list."
-    if isinstance(x, torch.Tensor): return x.detach().cpu().clone()
-    if isinstance(x, (pd.Series, pd.DataFrame)): x = x.to_numpy()
-    a = np.array(x)
-    return torch.from_numpy(a if a.size else a.astype(np.int64))
-
+# %% ../nbs/09_annotate.ipynb #5acfc35f
 def _annotation_pairs(X, name='X'):
-    "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array."
+    "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
-        e, m = (_as_index_tensor(x) for x in X)
+        e, m = (_validate_index(x, f"{name}[{i}] ({what} indices)", ndim=1) for i, (x, what) in enumerate(zip(X, ('example', 'motif'))))
         if len(e) != len(m): raise ValueError(f"{name} must hold two sequences of equal length; got lengths {len(e)} and {len(m)}")
     else:
-        A = _as_index_tensor(X)
+        A = _validate_index(X, name)
         if A.ndim == 2 and A.shape[0] == 2 and A.shape[1] != 2:
             raise ValueError(f"{name} must be (example_idxs, motif_idxs) or an (n, 2) array; got shape {tuple(A.shape)}, which looks like (2, n): pass tuple({name}) or {name}.T")
         if A.ndim != 2 or A.shape[1] != 2: raise ValueError(f"{name} must be (example_idxs, motif_idxs) or an (n, 2) array; got shape {tuple(A.shape)}")
         e, m = A[:, 0], A[:, 1]
-    for v, what in ((e, 'example'), (m, 'motif')):
-        if v.is_floating_point() or v.dtype == torch.bool: raise ValueError(f"{name} must hold integer {what} indices; got dtype {v.dtype}")
-    return e.long(), m.long()
+    return e, m
 
 def _check_range(v, size, name, what):
     "Raise unless every index of `v` is in `[0, size)`."
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #28ada6f0
+# %% ../nbs/09_annotate.ipynb #ea6e87f0
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -481,7 +467,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #fbcd3df8
+# %% ../nbs/09_annotate.ipynb #9f8ed139
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)

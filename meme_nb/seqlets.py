@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/seqlets.html.md"""
 # %% auto #0
 __all__ = ['recursive_seqlets', 'tfmodisco_seqlets']
 
-# %% ../nbs/08_seqlets.ipynb #a52499fb
+# %% ../nbs/08_seqlets.ipynb #6165447d
 import math
 from numbers import Real
 
@@ -17,7 +17,7 @@ import torch
 
 from .utils import _describe, _validate_int
 
-# %% ../nbs/08_seqlets.ipynb #15e68212
+# %% ../nbs/08_seqlets.ipynb #ba1d1a73
 def _attr_matrix(X, name='X', allow_3d=False):
     "Validate `X` (tensor or array, `(n, L)`; `(n, A, L)` summed over A when `allow_3d`) and return it as a float numpy array."
     if isinstance(X, torch.Tensor): X = X.detach().cpu().numpy()
@@ -42,15 +42,15 @@ def _validate_frac(v, name, low_open=True):
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1]; got {v}")
     return v
 
-# %% ../nbs/08_seqlets.ipynb #016af390
+# %% ../nbs/08_seqlets.ipynb #089a5d89
 def _discretize(X, n_bins):
     "Bin index of every value of `X` (equal-width bins over [min, max]) and the bin histogram as probabilities."
     lo, hi = float(X.min()), float(X.max())
-    scale = n_bins / (hi - lo) if hi > lo else 0.0
+    width = (hi - lo) / (n_bins - 1) if hi > lo else math.inf   # the reference's bin width
     B, counts = np.empty(X.shape, np.int16 if n_bins <= 2**15 else np.int32), np.zeros(n_bins, np.int64)
     step = max(1, 2**20 // X.shape[1])
     for i in range(0, len(X), step):
-        t = X[i:i + step].astype(np.float64); t -= lo; t *= scale
+        t = X[i:i + step].astype(np.float64); t -= lo; t /= width   # divide (not multiply by 1/width): the reference's rounding
         B[i:i + step] = np.minimum(t, n_bins - 1, out=t)   # truncation = floor, values are >= 0
         counts += np.bincount(B[i:i + step].ravel(), minlength=n_bins)
     return B, counts / B.size
@@ -67,7 +67,7 @@ class _NullTails:
         "Smallest binned sum of length `l` whose p-value is below `threshold` (`len(sf)` when none is)."
         return int(np.searchsorted(-self.sf(l), -threshold, side='right'))
 
-# %% ../nbs/08_seqlets.ipynb #f9b77974
+# %% ../nbs/08_seqlets.ipynb #9ec8e96c
 def _recursive_candidates(B, cut, min_len, max_len):
     "Spans whose every sub-span of length >= `min_len` is significant (`cut(l)`: smallest significant binned sum): flat starts, lengths, binned sums, left parents."
     n, L = B.shape; W = L - min_len + 1
@@ -85,7 +85,7 @@ def _recursive_candidates(B, cut, min_len, max_len):
         base += len(out[-2][0])
     return tuple(np.concatenate(a) for a in zip(*out))
 
-# %% ../nbs/08_seqlets.ipynb #4339f487
+# %% ../nbs/08_seqlets.ipynb #0c709f0b
 def _overlaps(starts, lengths, ws, wl):
     "Whether each span `[starts, starts+lengths)` overlaps one of the non-overlapping spans `[ws, ws+wl)`."
     o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
@@ -113,7 +113,7 @@ def _greedy_spans(starts, lengths, keys, parent=None):
         alive &= ~_overlaps(starts, lengths, starts[w], lengths[w])
     return np.concatenate(kept) if kept else np.zeros(0, np.int64)
 
-# %% ../nbs/08_seqlets.ipynb #e1a8d8e9
+# %% ../nbs/08_seqlets.ipynb #1c21055c
 _SEQLET_COLUMNS = ('example_idx', 'start', 'end', 'attribution', 'p-value')
 
 def _span_sums(X, e, st, en):
@@ -128,11 +128,19 @@ def _seqlet_frame(columns, sort_by, ascending):
     df = pd.DataFrame({k: np.asarray(v, np.float64 if k in ('attribution', 'p-value') else np.int64) for k, v in columns.items()})
     return df.sort_values(list(sort_by), ascending=list(ascending), kind='stable').reset_index(drop=True)
 
-def _seqlet_keys(l, S, max_len):
-    "Unique int64 keys ordering candidates longest first, then by larger binned sum (smaller p-value), then position."
-    c = (max_len - l).astype(np.int64) * (int(S.max()) + 1) + (int(S.max()) - S)
-    if (int(c.max()) + 1) * len(c) < 2**62: return c * len(c) + np.arange(len(c))
-    return np.argsort(np.argsort(c, kind='stable'))
+def _seqlet_keys(l, S1, S, max_len):
+    "Unique int64 keys ordering candidates longest first, then by larger leading-window binned sum `S1`, larger binned sum `S`, position."
+    s1, s, n = int(S1.max()) + 1, int(S.max()) + 1, len(l)
+    if (max_len + 1) * s1 * s * n < 2**62:   # one composite integer when it fits
+        return (((max_len - l).astype(np.int64) * s1 + (s1 - 1 - S1)) * s + (s - 1 - S)) * n + np.arange(n)
+    keys = np.empty(n, np.int64); keys[np.lexsort((np.arange(n), -S, -S1, -l))] = np.arange(n)
+    return keys
+
+def _leading_sums(Bf, F, min_len):
+    "Binned sum of the first `min_len` positions of each candidate (flat starts `F` into the flattened bins `Bf`)."
+    S1 = Bf[F].astype(np.int64)
+    for j in range(1, min_len): S1 += Bf[F + j]
+    return S1
 
 def _check_lengths(min_seqlet_len, max_seqlet_len, L):
     "Validate the seqlet length range against the sequence length `L`."
@@ -142,7 +150,7 @@ def _check_lengths(min_seqlet_len, max_seqlet_len, L):
         raise ValueError(f"max_seqlet_len must be >= min_seqlet_len ({min_seqlet_len}); got {max_seqlet_len}")
     return min_seqlet_len, min(max_seqlet_len, L)
 
-# %% ../nbs/08_seqlets.ipynb #73a6762c
+# %% ../nbs/08_seqlets.ipynb #cee73747
 def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array
                       threshold:float=0.01, # p-value a span and all of its sub-spans must be below, in (0, 1]
                       min_seqlet_len:int=4, # shortest seqlet core, and shortest sub-span tested
@@ -173,11 +181,11 @@ def _call_recursive(B, null, threshold, min_len, max_len):
     for i in range(0, n, step):
         F, l, S, parent = _recursive_candidates(B[i:i + step], lambda l: null.cut(l, threshold), min_len, max_len)
         if len(F) == 0: continue
-        k = _greedy_spans(F, l, _seqlet_keys(l, S, max_len), parent)
+        k = _greedy_spans(F, l, _seqlet_keys(l, _leading_sums(B[i:i + step].ravel(), F, min_len), S, max_len), parent)
         res.append((F[k] // L + i, F[k] % L, l[k], _p_values(null, l[k], S[k])))
     return tuple(np.concatenate(a) for a in zip(*res))
 
-# %% ../nbs/08_seqlets.ipynb #286dd65c
+# %% ../nbs/08_seqlets.ipynb #1dc40dfd
 def _pava(y, w):
     "Weighted isotonic (non-decreasing) least-squares fit of `y` by pool-adjacent-violators."
     vals, wts, sizes = [], [], []
@@ -189,7 +197,7 @@ def _pava(y, w):
             vals[-2:], wts[-2:], sizes[-2:] = [v], [wv], [sizes[-2] + sizes[-1]]
     return np.repeat(vals, sizes)
 
-# %% ../nbs/08_seqlets.ipynb #d06377ae
+# %% ../nbs/08_seqlets.ipynb #7ecb855b
 def _laplace_scale(mag):
     "Scale of a zero-centred Laplace tail from magnitudes: median / ln 2 (inf when there are none)."
     return float(np.median(mag)) / math.log(2) if len(mag) else math.inf
@@ -208,7 +216,7 @@ def _fdr_threshold(mag, target_fdr, n_bins=200):
     i = 0 if len(ok) == 0 else ok[-1] + 1
     return math.inf if i >= len(obs) else float(edges[i])
 
-# %% ../nbs/08_seqlets.ipynb #dbaabec5
+# %% ../nbs/08_seqlets.ipynb #76366eb6
 def _window_sums(x, window_size, flank):
     "Signed sums over every window whose flanked span fits: (n, L - window_size - 2*flank + 1), float64."
     C = np.zeros((len(x), x.shape[1] + 1)); np.cumsum(x, axis=1, dtype=np.float64, out=C[:, 1:])
@@ -237,7 +245,7 @@ def _check_tfmodisco_args(L, window_size, flank, target_fdr, min_frac, max_frac)
         raise ValueError(f"max_passing_windows_frac must be >= min_passing_windows_frac ({min_frac}); got {max_frac}")
     return window_size, flank, target_fdr, min_frac, max_frac
 
-# %% ../nbs/08_seqlets.ipynb #83734911
+# %% ../nbs/08_seqlets.ipynb #23a92cd9
 def tfmodisco_seqlets(X_attr, # attributions, (n, length) sums or (n, len(alphabet), length) summed over dim 1
                       window_size:int=21, # width of the core window whose sum is scored
                       flank:int=10, # positions added on each side of the core; 0 gives core-only seqlets

@@ -191,7 +191,7 @@ def test_counts_bad_input():
     with pytest.raises(ValueError, match='motif index 1'): pairwise_annotations((e, m), shape=1)
     with pytest.raises(ValueError, match='shape'): count_annotations((e, m), shape=(3,))
     with pytest.raises(ValueError, match='equal length'): count_annotations((e, m[:2]))
-    with pytest.raises(ValueError, match='integer'): count_annotations((e, m.float()))
+    with pytest.raises(ValueError, match='integer'): count_annotations((e, m.float() + 0.25))
     with pytest.raises(TypeError, match='symmetric'): pairwise_annotations((e, m), symmetric=None)
     with pytest.raises(ValueError, match='dim'): count_annotations((e, m), dim=-1)
 
@@ -203,3 +203,49 @@ def test_count_saturates_with_a_warning():
     with pytest.warns(MemeNbWarning, match='saturated'):
         c = count_annotations((e, e.clone()), shape=(1, 1))
     assert c.dtype == torch.uint8 and c.item() == 255
+
+
+_GOOD = [lambda a: torch.from_numpy(a), lambda a: a, lambda a: pd.Series(a), lambda a: a.astype(np.float32),
+         lambda a: torch.from_numpy(a).double(), lambda a: a.tolist()]
+_BAD = [(0.5, 'got 0.5'), (np.nan, 'got nan'), (np.inf, 'got inf'), (-np.inf, 'got -inf')]
+
+
+@pytest.mark.parametrize('form', range(len(_GOOD)))
+def test_index_inputs_accepted_in_every_form(form):
+    "Issue 12: integer tensors/arrays/Series/lists and integral floats are the same indices everywhere."
+    e, m = np.array([0, 0, 1, 2, 2]), np.array([1, 1, 0, 2, 1])
+    f = _GOOD[form]
+    assert torch.equal(count_annotations((f(e), f(m)), shape=(3, 3)), count_annotations((e, m), shape=(3, 3)))
+    assert torch.equal(pairwise_annotations((f(e), f(m)), shape=3), pairwise_annotations((e, m), shape=3))
+    rows = np.stack([e, m], 1)
+    assert torch.equal(count_annotations(f(rows) if form != 2 else pd.DataFrame(rows), shape=(3, 3)), count_annotations((e, m), shape=(3, 3)))
+
+
+@pytest.mark.parametrize('bad,msg', _BAD)
+@pytest.mark.parametrize('where', ['tuple', 'rows'])
+def test_index_inputs_refused(bad, msg, where):
+    "Fractions, NaN and infinities are a ValueError naming the argument, for both functions and both layouts."
+    e, m = np.array([0., 0, 1]), np.array([1., 1, 0]); m[1] = bad
+    X = (e, m) if where == 'tuple' else np.stack([e, m], 1)
+    for f in (count_annotations, pairwise_annotations):
+        with pytest.raises(ValueError, match=r'X.*must hold integer indices.*' + msg): f(X)
+
+
+def test_bool_indices_refused():
+    e, m = torch.tensor([0, 1]), torch.tensor([True, False])
+    for f in (count_annotations, pairwise_annotations):
+        with pytest.raises(ValueError, match='booleans'): f((e, m))
+
+
+@pytest.mark.parametrize('col', ['example_idx', 'start', 'end'])
+@pytest.mark.parametrize('bad', [0.5, np.nan, np.inf])
+def test_annotate_seqlets_index_columns(col, bad):
+    "Seqlet table columns are read by the same validator: integral floats pass, the rest name the column."
+    from meme_nb.utils import random_one_hot
+    X = random_one_hot((2, 4, 50), random_state=0).float()
+    sl = pd.DataFrame({'example_idx': [0, 1], 'start': [3, 10], 'end': [15, 22]})
+    motifs = {'a': torch.full((4, 6), 0.25), 'b': torch.eye(4).repeat(1, 2)}
+    ok = annotate_seqlets(X, sl, motifs)
+    assert torch.equal(annotate_seqlets(X, sl.astype(float), motifs).idxs, ok.idxs)
+    bad_sl = sl.astype(float); bad_sl.loc[1, col] = bad
+    with pytest.raises(ValueError, match=f"seqlets column '{col}' must hold integer indices"): annotate_seqlets(X, bad_sl, motifs)

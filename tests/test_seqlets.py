@@ -115,3 +115,43 @@ def test_recursive_properties(seed, n, L, mn, extra, flanks, threshold, n_bins):
     for r in core.itertuples():
         b = B[r.example_idx, r.start:r.end].astype(np.int64)
         assert all(null.sf(l)[b[s:s + l].sum()] < threshold for l in range(mn, len(b) + 1) for s in range(len(b) - l + 1))
+
+
+def test_bins_use_the_reference_width():
+    "Issue 12: bin = floor((x - min) / w), w = (max - min) / (n_bins - 1); the maximum alone opens the last bin."
+    rng = np.random.default_rng(5)
+    for n_bins in (2, 7, 1000):
+        X = rng.laplace(0, 1, (3, 50))
+        w = (X.max() - X.min()) / (n_bins - 1)
+        want = np.minimum(np.floor((X - X.min()) / w), n_bins - 1).astype(int)
+        B, pmf = _discretize(X, n_bins)
+        np.testing.assert_array_equal(B, want)
+        np.testing.assert_allclose(pmf, np.bincount(want.ravel(), minlength=n_bins) / X.size)
+
+
+def _brute_force_seqlets(X, threshold=0.01, min_len=4, max_len=25, n_bins=1000):
+    "Every span whose sub-spans (length >= min_len) are all significant, then a sequential greedy in the documented order."
+    B, pmf = _discretize(X, n_bins); null = _NullTails(pmf); n, L = B.shape
+    sig = lambda i, s, l: null.sf(l)[B[i, s:s + l].sum()] < threshold
+    cands = []
+    for i in range(n):
+        for l in range(min_len, max_len + 1):
+            for s in range(L - l + 1):
+                if all(sig(i, s + a, k) for k in range(min_len, l + 1) for a in range(l - k + 1)):
+                    cands.append((-l, -int(B[i, s:s + min_len].sum()), -int(B[i, s:s + l].sum()), i * L + s, i, s, l))
+    used, out = set(), []
+    for *_, i, s, l in sorted(cands):
+        if not any((i, p) in used for p in range(s, s + l)):
+            used |= {(i, p) for p in range(s, s + l)}; out.append((i, s, s + l))
+    return sorted(out)
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_tie_break_equals_sequential_greedy(seed):
+    "Longest first, then the stronger leading min_seqlet_len window, then the larger binned sum, then position."
+    rng = np.random.default_rng(seed)
+    X = rng.laplace(0, 0.02, (3, 120))
+    for i in range(3):
+        s = int(rng.integers(5, 60)); X[i, s:s + 20] += np.linspace(0.1, 0.3, 20)[::rng.choice([-1, 1])] + rng.uniform(0, 0.1, 20)
+    got = recursive_seqlets(X, max_seqlet_len=8)
+    assert sorted(map(tuple, got[['example_idx', 'start', 'end']].values.tolist())) == _brute_force_seqlets(X, max_len=8)

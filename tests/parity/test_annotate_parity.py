@@ -73,3 +73,24 @@ def test_annotate_seqlets_like_tangermeme():
     corr = np.corrcoef(np.log(p[:, 0].numpy()), np.log(np.asarray(p2)[:, 0]))[0, 1]
     print(f"annotate_seqlets vs tangermeme: best-match agreement {agree:.3f}, corr(log p) {corr:.4f}")
     assert agree >= 0.9 and corr > 0.99
+
+
+def test_pairwise_diagonal_is_the_only_difference():
+    "Issue 12: with unique=True the reference's diagonal is zero; ours counts homotypic examples. fill_diagonal_(0) gives theirs."
+    ta = pytest.importorskip('tangermeme.annotate')
+    rng = np.random.default_rng(0)
+    e, m = rng.integers(0, 6, 40), rng.integers(0, 5, 40)
+    from meme_nb.annotate import pairwise_annotations
+    ours = pairwise_annotations((e, m), shape=5)
+    theirs = ta.pairwise_annotations(torch.from_numpy(np.stack([e, m], 1)), shape=5)
+    assert (theirs.diagonal() == 0).all() and (ours.diagonal() > 0).any()
+    assert torch.equal(ours.clone().fill_diagonal_(0), theirs)
+    assert torch.equal(pairwise_annotations((e, m), shape=5, unique=False), ta.pairwise_annotations(torch.from_numpy(np.stack([e, m], 1)), shape=5, unique=False))
+
+
+def test_float_indices_like_the_reference():
+    "Issue 12: integral float indices (the reference's torch.Tensor([[0, 3]])) count like integers."
+    ta = pytest.importorskip('tangermeme.annotate')
+    from meme_nb.annotate import count_annotations
+    X = torch.Tensor([[0, 3], [1, 1], [0, 3]])
+    assert torch.equal(count_annotations(X), ta.count_annotations(X))
