@@ -7,17 +7,23 @@ Docs: https://meme-nb.github.io/meme_nb/ism.html.md"""
 # %% auto #0
 __all__ = ['ISMRawResult', 'saturation_mutagenesis']
 
-# %% ../nbs/06_ism.ipynb #16260107
+# %% ../nbs/06_ism.ipynb #4bcaed13
+import inspect
+import operator
+import warnings
+import weakref
 from typing import Any, NamedTuple
 
 import torch
+from torch.fx.node import map_arg
+from torch.utils._pytree import tree_unflatten
 from tqdm.auto import tqdm
 
 from .predict import (_as_outputs, _forward_batches, _input_dtype, _prepared_model, _to, _validate_device,
                              _validate_dtype)
-from .utils import _describe, _validate_args, _validate_int, _validate_ohe, _validate_span
+from .utils import MemeNbWarning, _describe, _validate_args, _validate_int, _validate_ohe, _validate_span
 
-# %% ../nbs/06_ism.ipynb #79e6c038
+# %% ../nbs/06_ism.ipynb #f05ce443
 def _edit_indices(X, start, end):
     "Flat indices into `(n, A, end - start)` of every single-character edit that changes `X`, int64."
     return (X[:, :, start:end] == 0).flatten().nonzero()[:, 0]
@@ -33,7 +39,7 @@ def _mutants(X, k, start, width, device, dtype):
     Xb[r, c, p] = 1
     return Xb, i
 
-# %% ../nbs/06_ism.ipynb #74be834d
+# %% ../nbs/06_ism.ipynb #a7157fd4
 def _edited_outputs(model, X, args, idx, start, width, batch_size, device, dtype, verbose):
     "Yield `(k, rows, outputs)` for each batch of flat edit indices: the model's outputs on those mutants."
     nb = device.type != 'cpu'
@@ -50,7 +56,7 @@ def _scores(y, y0, i, target):
     if target is not None: d = d[:, target]
     return d.reshape(len(d), -1).mean(dim=1).cpu()
 
-# %% ../nbs/06_ism.ipynb #203a27dc
+# %% ../nbs/06_ism.ipynb #5676c312
 def _validate_target(target):
     "None, an int, a slice, or a 1-d list/tensor of ints; lists become int64 tensors."
     if target is None or isinstance(target, slice): return target
@@ -69,40 +75,384 @@ def _check_target(y0, target):
     if not ok:
         raise ValueError(f"target {target if not isinstance(target, torch.Tensor) else target.tolist()} does not index the model's outputs (dimension 1 of an output of shape {tuple(y0.shape)})")
 
-def _check_ism(model, X, args, start, end, batch_size, target, device, dtype):
+def _check_ism(model, X, args, start, end, batch_size, target, fast, device, dtype):
     "Validate every input of `saturation_mutagenesis` before any work."
     if not callable(model): raise TypeError(f"model must be a torch.nn.Module or a callable; got {_describe(model)}")
     _validate_ohe(X, 'X')
     start, end = _validate_span(start, end, X.shape[-1])
     if end <= start: raise ValueError(f"end must be greater than start ({start}) so that at least one position is mutated; got {end}")
+    if fast not in (None, True, False) or not isinstance(fast, (bool, type(None))): raise TypeError(f"fast must be None, True or False; got {_describe(fast)}")
     return (_validate_args(args, len(X)), start, end, _validate_int(batch_size, 'batch_size', min=1), _validate_target(target),
             _validate_device(device), _validate_dtype(dtype))
 
-# %% ../nbs/06_ism.ipynb #7f5d18b4
+# %% ../nbs/06_ism.ipynb #e06d1333
+_aten = torch.ops.aten
+
+class _Win(NamedTuple):
+    "Mutant values of a positional activation: window `t` (B, C, w) starting at `off` (B,) on top of the reference `ref` (1, C, L)."
+    t: torch.Tensor
+    off: torch.Tensor
+    ref: torch.Tensor
+
+class _Full(NamedTuple):
+    "Mutant values computed over the whole activation, (B, ...) (or a tuple of them)."
+    t: Any
+
+_SAME = object()   # mutants share the reference value
+
+def _take(v, ref, start, width, fill=0.):
+    "Mutant values of `v` (a `_Win`, or `_SAME` with reference `ref` (1, C, L)) at positions `start[b] + [0, width)`, `fill` outside `[0, L)`: (B, C, width)."
+    if isinstance(v, _Win) and v.t.shape[-1] == width and torch.equal(start, v.off): return v.t
+    B, (C, L) = len(start), ref.shape[1:]
+    pos = start[:, None] + torch.arange(width, device=start.device)
+    out = ref[0].index_select(1, pos.clamp(0, L - 1).flatten()).view(C, B, width).transpose(0, 1)
+    if isinstance(v, _Win):
+        w = v.t.shape[-1]
+        rel = pos - v.off[:, None]
+        got = v.t.gather(2, rel.clamp(0, w - 1)[:, None].expand(B, v.t.shape[1], width))
+        out = torch.where(((rel >= 0) & (rel < w))[:, None], got, out)
+    outside = (pos < 0) | (pos >= L)
+    if bool(outside.any()): out = out.masked_fill(outside[:, None], fill)
+    return out.contiguous()
+
+def _full(v, ref, B):
+    "The whole mutant activation `(B, ...)`: a `_Win` written into a copy of its reference, a batched `_SAME` expanded."
+    if isinstance(v, _Full): return v.t
+    if isinstance(v, _Win):
+        idx = (v.off[:, None] + torch.arange(v.t.shape[-1], device=v.off.device))[:, None].expand(v.t.shape)
+        return v.ref.expand(B, *v.ref.shape[1:]).clone().scatter_(2, idx, v.t)
+    return ref.expand(B, *ref.shape[1:]).contiguous()
+
+def _union(wins, L):
+    "Start `(B,)` and width of one window covering each mutant's windows in `wins`, inside `[0, L)`."
+    lo = torch.stack([w.off for w in wins]).amin(0)
+    hi = torch.stack([w.off + w.t.shape[-1] for w in wins]).amax(0)
+    width = min(int((hi - lo).max()), L)
+    return lo.clamp(0, L - width), width
+
+# %% ../nbs/06_ism.ipynb #1d62b3e1
+class _NoFast(Exception): "Why the fast path cannot run on a model."
+
+_MIXING = {'view', 'reshape', '_unsafe_view', 'flatten', 'unflatten', 'linear', 'addmm', 'mm', 'bmm', 'matmul', 'mv', 'einsum',
+           'baddbmm', 'mean', 'sum', 'prod', 'amax', 'amin', 'max', 'min', 'argmax', 'argmin', 'logsumexp', 'var', 'std', 'norm',
+           'linalg_vector_norm', 'adaptive_avg_pool1d', 'adaptive_max_pool1d', 'softmax', '_softmax', 'log_softmax',
+           '_log_softmax', 'scaled_dot_product_attention', 'permute', 'transpose', 't', 'movedim', 'unsqueeze', 'squeeze',
+           'expand', 'repeat', 'cat', 'stack', 'split', 'split_with_sizes', 'chunk', 'unbind', 'select', 'index_select',
+           'gather', 'cumsum', 'layer_norm', 'group_norm', 'flip', 'roll', 'max_pool1d_with_indices', 'upsample_nearest1d',
+           'upsample_linear1d', 'topk', 'sort', 'sym_size', 'sym_numel', 'sym_stride'}   # ops that mix positions: full from here
+_LOCAL = {'dropout', 'batch_norm', '_to_copy', 'alias', 'detach', 'contiguous', 'to', 'type_as', 'lift_fresh_copy'}
+
+def _name(op):
+    "Schema name of an ATen operator without its namespace, e.g. 'conv1d'; the name of any other callable."
+    return op._schema.name.split('::')[-1] if isinstance(op, torch._ops.OpOverload) else getattr(op, '__name__', str(op))
+
+def _functional(op):
+    "The out-of-place version of an in-place ATen operator (relu_ -> relu); anything else unchanged."
+    if not isinstance(op, torch._ops.OpOverload) or not any(a.alias_info is not None and a.alias_info.is_write for a in op._schema.arguments): return op
+    nm = _name(op)
+    if not nm.endswith('_') or nm.endswith('__'): return op
+    return getattr(getattr(_aten, nm[:-1]), op._overloadname)
+
+def _bound(node, op):
+    "The node's arguments by schema name, defaults filled in."
+    out = {}
+    for i, a in enumerate(op._schema.arguments):
+        if i < len(node.args): out[a.name] = node.args[i]
+        elif a.name in node.kwargs: out[a.name] = node.kwargs[a.name]
+        elif a.has_default_value(): out[a.name] = a.default_value
+    return out
+
+def _shape(n):
+    "Shape of a node's value as traced (batch included), None for a non-tensor."
+    v = n.meta.get('val') if isinstance(n, torch.fx.Node) else None
+    return tuple(v.shape) if isinstance(v, torch.Tensor) else None
+
+# %% ../nbs/06_ism.ipynb #8dde5a3b
+def _first(v, default):
+    "First entry of a list-valued argument (`default` when empty), or the value itself."
+    return (v[0] if len(v) else default) if isinstance(v, (list, tuple)) else v
+
+def _sliding_spec(op, b):
+    "Kernel, stride, left padding, dilation, fill value, padding-free call and extra inputs of a conv or pool node; _NoFast if unsupported."
+    nm = _name(op)
+    if nm in ('conv1d', 'convolution'):
+        if nm == 'convolution' and (b['transposed'] or len(b['stride']) != 1): raise _NoFast(f"{nm} transposed or not 1-d")
+        k, d, s, g, p = b['weight'].meta['val'].shape[-1], _first(b['dilation'], 1), _first(b['stride'], 1), b['groups'], b['padding']
+        p = (0 if p == 'valid' else d * (k - 1) // 2) if isinstance(p, str) else _first(p, 0)
+        return k, s, p, d, 0., lambda x, w, bias: _aten.conv1d.default(x, w, bias, [s], [0], [d], g), ('weight', 'bias')
+    k = _first(b['kernel_size'], None)
+    s, p = _first(b['stride'], k), _first(b['padding'], 0)
+    if b['ceil_mode']: raise _NoFast(f"{nm} with ceil_mode=True")
+    if nm == 'max_pool1d':
+        d = _first(b['dilation'], 1)
+        return k, s, p, d, float('-inf'), lambda x: _aten.max_pool1d.default(x, [k], [s], [0], [d], False), ()
+    if p and not b['count_include_pad']: raise _NoFast(f"{nm} with padding and count_include_pad=False")
+    return k, s, p, 1, 0., lambda x: _aten.avg_pool1d.default(x, [k], [s], [0], False, True), ()
+
+def _sliding_rule(node, op, b):
+    "Window rule of a convolution or pooling: the outputs that see a changed input, from the padded input window."
+    k, s, p, d, fill, call, extra = _sliding_spec(op, b)
+    x, extra = b['input'] if 'input' in b else b['self'], [b.get(e) for e in extra]
+    def rule(env, refs):
+        v, Lo = env[x], refs[node].shape[-1]
+        lo = (-((-(v.off + p - (k - 1) * d)) // s)).clamp(0, Lo - 1)
+        hi = ((v.off + v.t.shape[-1] - 1 + p) // s).clamp(0, Lo - 1)
+        wo = min(int((hi - lo).max()) + 1, Lo)
+        off = lo.clamp(0, Lo - wo)
+        xin = _take(v, refs[x], off * s - p, (wo - 1) * s + (k - 1) * d + 1, fill)
+        return _Win(call(xin, *[refs[e] if isinstance(e, torch.fx.Node) else e for e in extra]), off, refs[node])
+    return rule
+
+# %% ../nbs/06_ism.ipynb #c2142ced
+def _pointwise_rule(node, op, dep):
+    "Window rule of an op acting on each position alone: the union of its inputs' windows, computed on that window."
+    L = _shape(node)[-1]
+    wins, take = [a for a in node.all_input_nodes if dep[a]], []
+    for a in node.all_input_nodes:
+        sh = _shape(a)
+        if dep[a] or not sh or sh[-1] != L or L == 1: continue
+        if len(sh) != 3 or sh[0] != 1 and not dep.batched[a]: raise _NoFast(f"{_name(op)} with a positional tensor of shape {sh}")
+        take.append(a)
+    if any(_shape(a)[-1] != L for a in wins): raise _NoFast(f"{_name(op)} broadcasting along the length")
+    def rule(env, refs):
+        start, width = _union([env[a] for a in wins], L)
+        def arg(a):
+            v = env[a]
+            if isinstance(v, _Win) or a in take: return _take(v, refs[a], start, width)
+            return refs[a] if v is _SAME else v
+        return _Win(op(*map_arg(node.args, arg), **map_arg(node.kwargs, arg)), start, refs[node])
+    return rule
+
+def _slice_rule(node, op, b):
+    "Window rule of a slice: along the length it shifts and clips the window (a crop), along the channels it slices it."
+    x, dim, st, en, step = b['self'], b['dim'] % 3, b['start'], b['end'], b['step']
+    if not all(isinstance(v, (int, type(None))) for v in (st, en, step)) or step != 1: raise _NoFast("slice with a step or symbolic bounds")
+    if dim == 0 and (st not in (0, None) or en is not None and en < 2**62): raise _NoFast("slice along the batch")
+    def rule(env, refs):
+        v = env[x]
+        if dim == 0: return _Win(v.t, v.off, refs[node])
+        if dim == 1: return _Win(op(v.t, 1, st, en, step), v.off, refs[node])
+        s0, L2 = slice(st, en).indices(refs[x].shape[-1])[0], refs[node].shape[-1]
+        w = min(v.t.shape[-1], L2)
+        off = (v.off - s0).clamp(0, L2 - w)
+        return _Win(_take(v, refs[x], off + s0, w), off, refs[node])
+    return rule
+
+def _cat_rule(node, op, b, dep):
+    "Window rule of a concatenation along the channels (union of the inputs' windows); None along another dimension."
+    xs = b['tensors']
+    if any(_shape(a) is None or len(_shape(a)) != 3 for a in xs) or b['dim'] % 3 != 1: return None
+    L, wins = _shape(node)[-1], [a for a in xs if dep[a]]
+    def rule(env, refs):
+        start, width = _union([env[a] for a in wins], L)
+        return _Win(op([_take(env[a], refs[a], start, width) for a in xs], 1), start, refs[node])
+    return rule
+
+def _pad_rule(node, op, b):
+    "Window rule of constant padding of the length: the window moves by the left padding."
+    x, pad = b['self'], b['pad']
+    if len(pad) != 2 or min(pad) < 0: raise _NoFast("constant_pad_nd other than non-negative padding of the length")
+    return lambda env, refs: _Win(env[x].t, env[x].off + pad[0], refs[node])
+
+# %% ../nbs/06_ism.ipynb #44c5da04
+class _Dep(dict):
+    "Whether each node depends on the mutated input (`dep[node]`), and on any input (`dep.batched[node]`)."
+    def __init__(self): super().__init__(); self.batched = {}
+
+class _Program:
+    "A model captured by torch.export with a plan: which nodes are the same for every mutant, computed on windows, or in full."
+    def __init__(self, ep):
+        from torch.export.graph_signature import InputKind, OutputKind
+        self.gm, self.out_spec, self.constants = ep.graph_module, ep.call_spec.out_spec, dict(ep.constants)
+        self.nodes = list(self.gm.graph.nodes)
+        if any(s.kind != OutputKind.USER_OUTPUT for s in ep.graph_signature.output_specs): raise _NoFast("the model changes its buffers or inputs")
+        kinds = {InputKind.PARAMETER: 'param', InputKind.BUFFER: 'buffer', InputKind.CONSTANT_TENSOR: 'const', InputKind.USER_INPUT: 'input'}
+        if any(s.kind not in kinds for s in ep.graph_signature.input_specs): raise _NoFast("the model has inputs other than tensors, parameters and buffers")
+        self.inputs = {s.arg.name: (kinds[s.kind], s.target) for s in ep.graph_signature.input_specs}
+        self.x = next(n for n in self.nodes if n.op == 'placeholder' and self.inputs[n.name][0] == 'input')
+        self._plan()
+
+    def _plan(self):
+        "Give every node its kind ('same', 'win', 'full', 'py') and every 'win' node its rule."
+        self.dep, self.kind, self.rule, self.op = _Dep(), {}, {}, {}
+        pos = {n: i for i, n in enumerate(self.nodes)}
+        for n in self.nodes:
+            if n.op == 'placeholder':
+                self.dep[n], self.dep.batched[n] = n is self.x, self.inputs[n.name][0] == 'input'
+                self.kind[n] = 'win' if n is self.x else 'same'
+            elif n.op == 'call_function': self._plan_call(n, pos)
+            elif n.op != 'output': raise _NoFast(f"graph node {n.op} {n.target}")
+        self.useful = any(k == 'win' for n, k in self.kind.items() if n.op == 'call_function')
+        self.last = {n: max([pos[u] for u in n.users], default=pos[n]) for n in self.nodes}
+
+    def _plan_call(self, n, pos):
+        "Plan one call_function node."
+        op = self.op[n] = _functional(n.target)
+        ins = n.all_input_nodes
+        if op is not n.target and any(pos[u] > pos[n] for u in ins[0].users if u is not n):
+            raise _NoFast(f"in-place {_name(n.target)} on a value used afterwards")
+        self.dep[n], self.dep.batched[n] = any(self.dep[a] for a in ins), any(self.dep.batched[a] for a in ins)
+        if not self.dep[n]: self.kind[n] = 'same'; return
+        tensor = isinstance(n.meta.get('val'), torch.Tensor)
+        rule = self._window_rule(n, op) if tensor and all(self.kind[a] == 'win' for a in ins if self.dep[a]) else None
+        if rule is None: self.kind[n] = 'full' if tensor else 'py'
+        else: self.kind[n], self.rule[n] = 'win', rule
+
+    def _window_rule(self, n, op):
+        "The window rule of node `n` whose changed inputs are all windows; None for an op that mixes positions; _NoFast without a rule."
+        nm = _name(op)
+        if op is operator.getitem: return None
+        if not isinstance(op, torch._ops.OpOverload): raise _NoFast(f"no window rule for {nm}")
+        b = _bound(n, op)
+        if nm in _MIXING and not (nm == 'cat' and _cat_rule(n, op, b, self.dep)): return None
+        if len(_shape(n)) != 3: raise _NoFast(f"no window rule for {nm} giving a {len(_shape(n))}-d tensor")
+        if torch.Tag.pointwise in op.tags or nm in _LOCAL:
+            if b.get('train') or b.get('training'): raise _NoFast(f"{nm} in training mode")
+            return _pointwise_rule(n, op, self.dep)
+        if nm in ('conv1d', 'convolution', 'max_pool1d', 'avg_pool1d'):
+            if any(self.dep.get(b.get(w), False) for w in ('weight', 'bias')): raise _NoFast(f"{nm} with weights computed from the sequence")
+            return _sliding_rule(n, op, b)
+        if nm == 'slice': return _slice_rule(n, op, b)
+        if nm == 'cat': return _cat_rule(n, op, b, self.dep)
+        if nm == 'constant_pad_nd': return _pad_rule(n, op, b)
+        raise _NoFast(f"no window rule for {nm}")
+
+# %% ../nbs/06_ism.ipynb #57fa0ded
+def _prog_inputs_of(self, model, X, args):
+    "Values of the placeholders: live parameters and buffers of `model`, constants, and the inputs `X`, `args`."
+    users, out = iter((X, *args)), {}
+    for n in self.nodes:
+        if n.op != 'placeholder': continue
+        kind, target = self.inputs[n.name]
+        out[n] = (model.get_parameter(target) if kind == 'param' else model.get_buffer(target) if kind == 'buffer'
+                  else self.constants[target] if kind == 'const' else next(users))
+    return out
+
+def _prog_reference(self, values):
+    "Every node's value on one unmutated sequence, from the placeholders' `values` (batch 1)."
+    refs = dict(values)
+    for n in self.nodes:
+        if n.op == 'call_function': refs[n] = self.op[n](*map_arg(n.args, refs.__getitem__), **map_arg(n.kwargs, refs.__getitem__))
+    return refs
+
+def _prog_mutants(self, refs, x_win, B):
+    "The model's outputs for the `B` mutants whose changed input is the window `x_win`; values are freed after their last use."
+    env = {}
+    for i, n in enumerate(self.nodes):
+        k = self.kind.get(n)
+        if n.op == 'placeholder': env[n] = x_win if n is self.x else _SAME
+        elif n.op == 'output':
+            flat = [_full(env[a], refs[a], B) if self.dep.batched[a] else refs[a] for a in n.args[0]]
+            return tree_unflatten(flat, self.out_spec)
+        elif k == 'same': env[n] = _SAME
+        elif k == 'win': env[n] = self.rule[n](env, refs)
+        else: env[n] = self._full_node(n, env, refs, B, k)
+        for a in n.all_input_nodes:
+            if self.last[a] <= i: env.pop(a, None)
+
+def _prog_full_node(self, n, env, refs, B, kind):
+    "Node `n` computed on whole activations of the `B` mutants."
+    if kind == 'py' and _name(self.op[n]) == 'sym_size' and n.args[1] == 0 and self.dep.batched[n.args[0]]: return B
+    def arg(a):
+        v = env[a]
+        if v is _SAME: return _full(v, refs[a], B) if self.dep.batched[a] else refs[a]
+        return _full(v, refs[a], B) if isinstance(v, (_Win, _Full)) else v
+    y = self.op[n](*map_arg(n.args, arg), **map_arg(n.kwargs, arg))
+    return y if kind == 'py' else _Full(y)
+
+_Program.inputs_of, _Program.reference, _Program.mutants, _Program._full_node = _prog_inputs_of, _prog_reference, _prog_mutants, _prog_full_node
+
+# %% ../nbs/06_ism.ipynb #1a8bb379
+_PROGRAMS = weakref.WeakKeyDictionary()
+
+def _export(model, x, args):
+    "torch.export (non-strict) of `model` on inputs shaped like `x` and `args` (batch 1), with a dynamic batch dimension."
+    ex = tuple(t.expand(2, *t.shape[1:]).clone() for t in (x, *args))
+    n = torch.export.Dim('n', min=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        try:
+            params = inspect.signature(model.forward).parameters
+            bound = inspect.signature(model.forward).bind(*ex).arguments
+            dims = {k: tuple({0: n} for _ in v) if params[k].kind == params[k].VAR_POSITIONAL else {0: n} for k, v in bound.items()}
+            return torch.export.export(model, ex, dynamic_shapes=dims, strict=False)
+        except Exception as e:
+            msg = (str(e).strip().split('\n') or [''])[0][:200]
+            raise _NoFast(f"torch.export cannot capture the model ({type(e).__name__}: {msg})") from None
+
+def _signature(model, X, args, dtype):
+    "What a capture depends on: the model's modules and parameter shapes, the inputs' shapes and the dtype."
+    return (tuple((k, type(m)) for k, m in model.named_modules()), tuple((k, p.shape, p.dtype, p.device) for k, p in model.named_parameters()),
+            tuple((k, b.shape, b.dtype) for k, b in model.named_buffers()), X.shape[1:], dtype, tuple((a.shape[1:], a.dtype) for a in args))
+
+def _program(model, X, args, device, dtype):
+    "The captured and planned `model` for inputs like `X` and `args`, cached per model; raises _NoFast saying why there is none."
+    if not isinstance(model, torch.nn.Module):
+        raise _NoFast("the model is a function, not a torch.nn.Module, so torch.export cannot capture it")
+    cache = _PROGRAMS.setdefault(model, {})
+    key = _signature(model, X, args, dtype)
+    if key not in cache:
+        x, a = X[:1].to(device).to(dtype), [_to(t[:1], device, dtype, False) for t in args]
+        try: cache[key] = _Program(_export(model, x, a))
+        except _NoFast as e: cache[key] = e
+    if isinstance(cache[key], _NoFast): raise cache[key]
+    return cache[key]
+
+# %% ../nbs/06_ism.ipynb #fb8e8144
+def _one_hot_columns(c, A, device, dtype):
+    "Columns `(B, A, 1)` holding character `c[b]` of an alphabet of `A`."
+    t = torch.zeros(len(c), A, 1, device=device, dtype=dtype)
+    t[torch.arange(len(c), device=device), c.to(device), 0] = 1
+    return t
+
+def _fast_edited_outputs(prog, model, X, args, idx, start, width, batch_size, device, dtype, verbose):
+    "Like `_edited_outputs`, through the captured program: one reference pass per sequence, then its mutants window by window."
+    n, A = X.shape[:2]
+    bounds = torch.searchsorted(idx, torch.arange(n + 1) * A * width).tolist()
+    counts = [bounds[s + 1] - bounds[s] for s in range(n)]
+    bar = tqdm(total=sum(-(-c // batch_size) for c in counts), desc='ism (fast)', unit='batch', disable=not verbose)
+    for s in (s for s in range(n) if counts[s]):
+        ks, x = idx[bounds[s]:bounds[s + 1]], X[s:s + 1].to(device).to(dtype)
+        refs = prog.reference(prog.inputs_of(model, x, [_to(a[s:s + 1], device, dtype, device.type != 'cpu') for a in args]))
+        for b in range(0, len(ks), batch_size):
+            k = ks[b:b + batch_size]
+            win = _Win(_one_hot_columns((k // width) % A, A, device, dtype), (k % width + start).to(device), x)
+            yield k, torch.full((len(k),), s), _as_outputs(prog.mutants(refs, win, len(k)), len(k))
+            bar.update()
+    bar.close()
+
+def _fast_program(model, X, args, fast, device, dtype):
+    "The program for the fast path, or None for the plain path (with one MemeNbWarning saying why when it was wanted)."
+    if fast is False: return None
+    try: prog = _program(model, X, args, device, dtype)
+    except _NoFast as e:
+        if fast: raise ValueError(f"fast=True, but the fast path cannot run: {e}") from None
+        warnings.warn(f"saturation_mutagenesis: fast path not used: {e}; running the plain path (fast=False silences this)", MemeNbWarning, stacklevel=3)
+        return None
+    return prog if prog.useful or fast else None
+
+# %% ../nbs/06_ism.ipynb #02bd59d2
 class ISMRawResult(NamedTuple):
     "Raw ISM predictions: `y0` on the sequences `(n, ...)`, `y_hat` on every mutant `(n, A, end - start, ...)`."
     y0: Any
     y_hat: Any
 
-def _ism_attributions(model, X, args, y0, idx, start, end, batch_size, target, device, dtype, verbose):
-    "Centred ISM attributions `(n, A, end - start)`, float32, from the mutants' changes against `y0`."
-    n, A, W = X.shape[0], X.shape[1], end - start
-    delta, y0 = torch.zeros(n * A * W), y0.to(device)
-    for k, i, (y,) in _edited_outputs(model, X, args, idx, start, W, batch_size, device, dtype, verbose):
-        delta[k] = _scores(y, y0, i, target)
-    delta = delta.reshape(n, A, W)
+def _ism_attributions(outputs, shape, y0, target, device):
+    "Centred ISM attributions `(n, A, W)`, float32, from the mutants' `outputs` (edits, rows, outputs) and the references `y0`."
+    delta, y0 = torch.zeros(shape.numel()), y0.to(device)
+    for k, i, (y,) in outputs: delta[k] = _scores(y, y0, i, target)
+    delta = delta.reshape(shape)
     return delta - delta.mean(dim=1, keepdim=True)
 
-def _ism_raw(model, X, args, y0s, idx, start, end, batch_size, device, dtype, verbose):
-    "Predictions for every mutant, `(n, A, end - start, ...)` per output; the observed character's entry is `y0`."
-    n, A, W = X.shape[0], X.shape[1], end - start
-    y_hat = [y[:, None, None].expand(n, A, W, *y.shape[1:]).clone() for y in y0s]
-    flat = [y.view(n * A * W, *y.shape[3:]) for y in y_hat]
-    for k, _, ys in _edited_outputs(model, X, args, idx, start, W, batch_size, device, dtype, verbose):
+def _ism_raw(outputs, shape, y0s):
+    "Predictions for every mutant, `(n, A, W, ...)` per output; the observed character's entry is `y0`."
+    y_hat = [y[:, None, None].expand(*shape, *y.shape[1:]).clone() for y in y0s]
+    flat = [y.view(shape.numel(), *y.shape[3:]) for y in y_hat]
+    for k, _, ys in outputs:
         for f, y in zip(flat, ys): f[k] = y.to(f.device, f.dtype)
     return y_hat
 
-# %% ../nbs/06_ism.ipynb #8718cdf1
+# %% ../nbs/06_ism.ipynb #87cac629
 def saturation_mutagenesis(model, # torch.nn.Module or callable: `model(X_batch, *args_batch)` -> tensor (batch, ...)
                            X:torch.Tensor, # one-hot sequences, (n, A, L), any dtype; N columns allowed
                            args:tuple=None, # extra model inputs, tensors with first dimension n, gathered with each mutant
@@ -112,22 +462,26 @@ def saturation_mutagenesis(model, # torch.nn.Module or callable: `model(X_batch,
                            target=None, # output(s) to average over, indexing dim 1 of the output: int, slice, list; None: all
                            hypothetical:bool=False, # return the centred score of every character instead of multiplying by X
                            raw_outputs:bool=False, # return the predictions `(y0, y_hat)` instead of attributions
+                           fast:bool=None, # windowed exact recomputation: None where it applies, True required, False off
                            device:str|torch.device=None, # None: where the model is; else moved there for the call
                            dtype:torch.dtype|str=None, # None: the model's dtype; else a floating dtype to run in
                            verbose:bool=False, # show a progress bar over batches of mutants
                           ): # attributions (n, A, end - start) float32, or ISMRawResult(y0, y_hat) with raw_outputs
     "The change in prediction of every single-character substitution in `[start, end)`, as attributions or raw predictions."
-    args, start, end, batch_size, target, device, dtype = _check_ism(model, X, args, start, end, batch_size, target, device, dtype)
-    idx = _edit_indices(X, start, end)
+    args, start, end, batch_size, target, device, dtype = _check_ism(model, X, args, start, end, batch_size, target, fast, device, dtype)
+    idx, shape = _edit_indices(X, start, end), torch.Size((len(X), X.shape[1], end - start))
     with _prepared_model(model, device, dtype) as (dev, model_dtype), torch.no_grad():
         in_dtype = _input_dtype(X, dtype or model_dtype)
+        prog = _fast_program(model, X, args, fast, dev, in_dtype)
         cols, single = _forward_batches(model, X, args, batch_size, dev, in_dtype, None, False)
         y0s = [torch.cat(c) for c in cols]
-        if raw_outputs:
-            y_hat = _ism_raw(model, X, args, y0s, idx, start, end, batch_size, dev, in_dtype, verbose)
-            return ISMRawResult(y0s[0], y_hat[0]) if single else ISMRawResult(y0s, y_hat)
-        if not single:
+        if not raw_outputs and not single:
             raise ValueError(f"model returned {len(y0s)} tensors; attributions need a single output: pass raw_outputs=True, or wrap the model so that it returns one tensor (e.g. lambda X, *a: model(X, *a)[1])")
-        _check_target(y0s[0], target)
-        attr = _ism_attributions(model, X, args, y0s[0], idx, start, end, batch_size, target, dev, in_dtype, verbose)
+        if not raw_outputs: _check_target(y0s[0], target)
+        run = (_edited_outputs, (model,)) if prog is None else (_fast_edited_outputs, (prog, model))
+        outputs = run[0](*run[1], X, args, idx, start, end - start, batch_size, dev, in_dtype, verbose)
+        if raw_outputs:
+            y_hat = _ism_raw(outputs, shape, y0s)
+            return ISMRawResult(y0s[0], y_hat[0]) if single else ISMRawResult(y0s, y_hat)
+        attr = _ism_attributions(outputs, shape, y0s[0], target, dev)
     return attr if hypothetical else attr * X[:, :, start:end]
