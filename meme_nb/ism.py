@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/ism.html.md"""
 # %% auto #0
 __all__ = ['ISMRawResult', 'saturation_mutagenesis']
 
-# %% ../nbs/06_ism.ipynb #4bcaed13
+# %% ../nbs/06_ism.ipynb #8d83d4cc
 import inspect
 import operator
 import warnings
@@ -23,7 +23,7 @@ from .predict import (_as_outputs, _forward_batches, _input_dtype, _prepared_mod
                              _validate_dtype)
 from .utils import MemeNbWarning, _describe, _validate_args, _validate_int, _validate_ohe, _validate_span
 
-# %% ../nbs/06_ism.ipynb #f05ce443
+# %% ../nbs/06_ism.ipynb #bb46ad93
 def _edit_indices(X, start, end):
     "Flat indices into `(n, A, end - start)` of every single-character edit that changes `X`, int64."
     return (X[:, :, start:end] == 0).flatten().nonzero()[:, 0]
@@ -39,7 +39,7 @@ def _mutants(X, k, start, width, device, dtype):
     Xb[r, c, p] = 1
     return Xb, i
 
-# %% ../nbs/06_ism.ipynb #a7157fd4
+# %% ../nbs/06_ism.ipynb #c0ab75cd
 def _edited_outputs(model, X, args, idx, start, width, batch_size, device, dtype, verbose):
     "Yield `(k, rows, outputs)` for each batch of flat edit indices: the model's outputs on those mutants."
     nb = device.type != 'cpu'
@@ -56,7 +56,7 @@ def _scores(y, y0, i, target):
     if target is not None: d = d[:, target]
     return d.reshape(len(d), -1).mean(dim=1).cpu()
 
-# %% ../nbs/06_ism.ipynb #5676c312
+# %% ../nbs/06_ism.ipynb #8d5bf1f5
 def _validate_target(target):
     "None, an int, a slice, or a 1-d list/tensor of ints; lists become int64 tensors."
     if target is None or isinstance(target, slice): return target
@@ -85,7 +85,7 @@ def _check_ism(model, X, args, start, end, batch_size, target, fast, device, dty
     return (_validate_args(args, len(X)), start, end, _validate_int(batch_size, 'batch_size', min=1), _validate_target(target),
             _validate_device(device), _validate_dtype(dtype))
 
-# %% ../nbs/06_ism.ipynb #e06d1333
+# %% ../nbs/06_ism.ipynb #9021a509
 _aten = torch.ops.aten
 
 class _Win(NamedTuple):
@@ -130,7 +130,7 @@ def _union(wins, L):
     width = min(int((hi - lo).max()), L)
     return lo.clamp(0, L - width), width
 
-# %% ../nbs/06_ism.ipynb #1d62b3e1
+# %% ../nbs/06_ism.ipynb #db54ec32
 class _NoFast(Exception): "Why the fast path cannot run on a model."
 
 _MIXING = {'view', 'reshape', '_unsafe_view', 'flatten', 'unflatten', 'linear', 'addmm', 'mm', 'bmm', 'matmul', 'mv', 'einsum',
@@ -167,7 +167,7 @@ def _shape(n):
     v = n.meta.get('val') if isinstance(n, torch.fx.Node) else None
     return tuple(v.shape) if isinstance(v, torch.Tensor) else None
 
-# %% ../nbs/06_ism.ipynb #8dde5a3b
+# %% ../nbs/06_ism.ipynb #c0fe2489
 def _first(v, default):
     "First entry of a list-valued argument (`default` when empty), or the value itself."
     return (v[0] if len(v) else default) if isinstance(v, (list, tuple)) else v
@@ -197,13 +197,13 @@ def _sliding_rule(node, op, b):
         v, Lo = env[x], refs[node].shape[-1]
         lo = (-((-(v.off + p - (k - 1) * d)) // s)).clamp(0, Lo - 1)
         hi = ((v.off + v.t.shape[-1] - 1 + p) // s).clamp(0, Lo - 1)
-        wo = min(int((hi - lo).max()) + 1, Lo)
+        wo = min(max(int((hi - lo).max()) + 1, 1), Lo)      # a stride longer than the kernel can skip a window
         off = lo.clamp(0, Lo - wo)
         xin = _take(v, refs[x], off * s - p, (wo - 1) * s + (k - 1) * d + 1, fill)
         return _Win(call(xin, *[refs[e] if isinstance(e, torch.fx.Node) else e for e in extra]), off, refs[node])
     return rule
 
-# %% ../nbs/06_ism.ipynb #c2142ced
+# %% ../nbs/06_ism.ipynb #13c6fdf2
 def _pointwise_rule(node, op, dep):
     "Window rule of an op acting on each position alone: the union of its inputs' windows, computed on that window."
     L = _shape(node)[-1]
@@ -251,10 +251,10 @@ def _cat_rule(node, op, b, dep):
 def _pad_rule(node, op, b):
     "Window rule of constant padding of the length: the window moves by the left padding."
     x, pad = b['self'], b['pad']
-    if len(pad) != 2 or min(pad) < 0: raise _NoFast("constant_pad_nd other than non-negative padding of the length")
+    if len(pad) != 2 or min(pad) < 0 or b.get('mode', 'constant') != 'constant': raise _NoFast(f"{_name(op)} other than constant, non-negative padding of the length")
     return lambda env, refs: _Win(env[x].t, env[x].off + pad[0], refs[node])
 
-# %% ../nbs/06_ism.ipynb #44c5da04
+# %% ../nbs/06_ism.ipynb #e6ced387
 class _Dep(dict):
     "Whether each node depends on the mutated input (`dep[node]`), and on any input (`dep.batched[node]`)."
     def __init__(self): super().__init__(); self.batched = {}
@@ -314,10 +314,10 @@ class _Program:
             return _sliding_rule(n, op, b)
         if nm == 'slice': return _slice_rule(n, op, b)
         if nm == 'cat': return _cat_rule(n, op, b, self.dep)
-        if nm == 'constant_pad_nd': return _pad_rule(n, op, b)
+        if nm in ('constant_pad_nd', 'pad'): return _pad_rule(n, op, b)
         raise _NoFast(f"no window rule for {nm}")
 
-# %% ../nbs/06_ism.ipynb #57fa0ded
+# %% ../nbs/06_ism.ipynb #90333109
 def _prog_inputs_of(self, model, X, args):
     "Values of the placeholders: live parameters and buffers of `model`, constants, and the inputs `X`, `args`."
     users, out = iter((X, *args)), {}
@@ -362,7 +362,7 @@ def _prog_full_node(self, n, env, refs, B, kind):
 
 _Program.inputs_of, _Program.reference, _Program.mutants, _Program._full_node = _prog_inputs_of, _prog_reference, _prog_mutants, _prog_full_node
 
-# %% ../nbs/06_ism.ipynb #1a8bb379
+# %% ../nbs/06_ism.ipynb #4a755e54
 _PROGRAMS = weakref.WeakKeyDictionary()
 
 def _export(model, x, args):
@@ -398,7 +398,7 @@ def _program(model, X, args, device, dtype):
     if isinstance(cache[key], _NoFast): raise cache[key]
     return cache[key]
 
-# %% ../nbs/06_ism.ipynb #fb8e8144
+# %% ../nbs/06_ism.ipynb #4a514656
 def _one_hot_columns(c, A, device, dtype):
     "Columns `(B, A, 1)` holding character `c[b]` of an alphabet of `A`."
     t = torch.zeros(len(c), A, 1, device=device, dtype=dtype)
@@ -431,7 +431,7 @@ def _fast_program(model, X, args, fast, device, dtype):
         return None
     return prog if prog.useful or fast else None
 
-# %% ../nbs/06_ism.ipynb #02bd59d2
+# %% ../nbs/06_ism.ipynb #7fd99777
 class ISMRawResult(NamedTuple):
     "Raw ISM predictions: `y0` on the sequences `(n, ...)`, `y_hat` on every mutant `(n, A, end - start, ...)`."
     y0: Any
@@ -452,7 +452,7 @@ def _ism_raw(outputs, shape, y0s):
         for f, y in zip(flat, ys): f[k] = y.to(f.device, f.dtype)
     return y_hat
 
-# %% ../nbs/06_ism.ipynb #87cac629
+# %% ../nbs/06_ism.ipynb #e7f29b9d
 def saturation_mutagenesis(model, # torch.nn.Module or callable: `model(X_batch, *args_batch)` -> tensor (batch, ...)
                            X:torch.Tensor, # one-hot sequences, (n, A, L), any dtype; N columns allowed
                            args:tuple=None, # extra model inputs, tensors with first dimension n, gathered with each mutant
