@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/variant_effect.html.md"""
 __all__ = ['VariantEffect', 'substitution_effect', 'deletion_effect', 'insertion_effect', 'read_vcf', 'VariantWindows',
            'variant_windows', 'variant_effects', 'plot_variant', 'add_variants_parser', 'run_variants']
 
-# %% ../nbs/16_variant_effect.ipynb #a0002dc9
+# %% ../nbs/16_variant_effect.ipynb #99145c1e
 import argparse, math, re, sys, warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,7 +29,7 @@ from .seqlets import recursive_seqlets
 from .annotate import annotate_seqlets
 from .models import CountWrapper, _columns, jensen_shannon
 
-# %% ../nbs/16_variant_effect.ipynb #84df7550
+# %% ../nbs/16_variant_effect.ipynb #e397b538
 def _edit_rows(edits, name, X, n_cols, max_pos):
     "`edits` as a `(k, n_cols)` int64 tensor whose rows point inside `X` (positions in `[0, max_pos]`)."
     e = _validate_index(edits, name, ndim=2)
@@ -66,7 +66,7 @@ class VariantEffect(NamedTuple):
     y_before: Any
     y_after: Any
 
-# %% ../nbs/16_variant_effect.ipynb #d1a303fa
+# %% ../nbs/16_variant_effect.ipynb #fe7866da
 def _substituted(X, s):
     "A copy of `X` with the substitution rows `s` written in."
     out = X.clone()
@@ -89,7 +89,7 @@ def substitution_effect(model, # torch.nn.Module or callable, passed to `func` a
     kw = _call_kwargs(func, args, additional_func_kwargs, kwargs)
     return VariantEffect(func(model, X, **kw), func(model, _substituted(X, s), **kw))
 
-# %% ../nbs/16_variant_effect.ipynb #9ff8f752
+# %% ../nbs/16_variant_effect.ipynb #14b52522
 def _deleted(X, d, left):
     "`X` without the characters of rows `d`, cut to `L - max_deletions` (first characters kept, last with `left`); and the uncut-equivalent `X` slice."
     n, A, Lt = X.shape
@@ -121,7 +121,7 @@ def deletion_effect(model, # torch.nn.Module or callable, passed to `func`
     kw = _call_kwargs(func, args, additional_func_kwargs, kwargs)
     return VariantEffect(func(model, before, **kw), func(model, after, **kw))
 
-# %% ../nbs/16_variant_effect.ipynb #be250e2e
+# %% ../nbs/16_variant_effect.ipynb #3d3357dc
 def _inserted(X, ins, left):
     "`X` with the insertion rows `ins` applied, cut back to its length (first characters kept; last with `left`)."
     n, A, L = X.shape
@@ -155,7 +155,7 @@ def insertion_effect(model, # torch.nn.Module or callable, passed to `func`
     kw = _call_kwargs(func, args, additional_func_kwargs, kwargs)
     return VariantEffect(func(model, X, **kw), func(model, _inserted(X, ins, left), **kw))
 
-# %% ../nbs/16_variant_effect.ipynb #a968392c
+# %% ../nbs/16_variant_effect.ipynb #ed96d52d
 _VCF_COLUMNS = ('chrom', 'pos', 'id', 'ref', 'alt', 'qual', 'filter', 'info')
 
 def _vcf_header(lines):
@@ -181,7 +181,7 @@ def read_vcf(filename, # VCF path, plain or gzip-compressed
     df = pd.DataFrame(rows, columns=names)
     return _variant_frame(df.assign(alt=df['alt'].str.split(',')).explode('alt', ignore_index=True), str(filename))
 
-# %% ../nbs/16_variant_effect.ipynb #0e02f36c
+# %% ../nbs/16_variant_effect.ipynb #f8d1c264
 def _variant_frame(df, name):
     "A copy of `df` with lower-case chrom/pos/ref/alt columns checked: str chromosomes, integer pos >= 1, upper-case alleles."
     df = df.rename(columns={c: c.lower() for c in df.columns if isinstance(c, str) and c.lower() in _VCF_COLUMNS}).copy()
@@ -205,7 +205,7 @@ def _variant_table(variants):
     if lines and (lines[0].startswith('##fileformat=VCF') or lines[0].startswith('#CHROM')): return read_vcf(variants)
     return _variant_frame(pd.read_csv(variants, sep='\t', compression='infer', comment=None), str(variants))
 
-# %% ../nbs/16_variant_effect.ipynb #a9e407b3
+# %% ../nbs/16_variant_effect.ipynb #bf965e6a
 class VariantWindows(NamedTuple):
     "One-hot windows of the scorable variants of a table, and the status of every variant."
     X_ref: torch.Tensor  # (k, 4, L) int8, one per scorable variant
@@ -227,7 +227,7 @@ def _fetch(seqs, chrom, start, width):
 def _statuses(t, lengths, L):
     "Status of every variant before reading the genome, and the window starts and widths."
     r, a = t['ref'].str.len().to_numpy(), t['alt'].str.len().to_numpy()
-    starts, widths = t['pos'].to_numpy() - 1 - L // 2, L + np.maximum(0, r - a)
+    starts, widths = t['pos'].to_numpy() - 1 - L // 2, np.maximum(L + np.maximum(0, r - a), L // 2 + r)   # a long REF may run past the window
     status = np.full(len(t), 'ok', dtype=object)
     allele_ok = t['ref'].str.match(_BASES).to_numpy() & t['alt'].str.match(_BASES).to_numpy()
     status[~allele_ok] = 'unsupported allele'
@@ -271,7 +271,7 @@ def _skip_warning(status, n):
         warnings.warn(f"variant_effects did not score {int(reasons.sum())} of {n} variants: " +
                       ', '.join(f'{k} {v}' for k, v in reasons.items()) + " (see the status column)", MemeNbWarning, stacklevel=3)
 
-# %% ../nbs/16_variant_effect.ipynb #33f9c537
+# %% ../nbs/16_variant_effect.ipynb #870b106c
 _SCORES = ('diff', 'log2fc', 'jsd')
 
 def _rc_average(y, y_rc):
@@ -300,7 +300,7 @@ def _check_score(score, kind, model):
     if 'jsd' in score and kind != 'pair': raise ValueError("score 'jsd' needs a model returning a (profile, counts) pair; this model returns one tensor")
     return score
 
-# %% ../nbs/16_variant_effect.ipynb #5ecc2d7d
+# %% ../nbs/16_variant_effect.ipynb #5b8ea579
 def _task_scores(y_ref, y_alt, cols, names, score):
     "Score columns of a one-tensor model for the outputs `cols`."
     d = (y_alt - y_ref)[:, cols].double()
@@ -339,7 +339,7 @@ def _target_columns(target, names):
     if max(cols) >= len(names): raise ValueError(f"target must be below the number of outputs ({len(names)}); got {max(cols)}")
     return cols
 
-# %% ../nbs/16_variant_effect.ipynb #9cd0ef8f
+# %% ../nbs/16_variant_effect.ipynb #5f10730d
 def _attribution_targets(model, kind, cols, names, best, n):
     "Model to attribute and the output index for each variant."
     if kind == 'pair': return CountWrapper(model), np.zeros(n, dtype=np.int64)
@@ -373,7 +373,7 @@ def _motif_columns(model, kind, X_ref, targets, ref_len, n_shuffles, threshold, 
         out.loc[e, ['seqlet_start', 'seqlet_end', 'seqlet_attribution']] = s[['start', 'end', 'attribution']].to_numpy(dtype=np.float64)
     return out
 
-# %% ../nbs/16_variant_effect.ipynb #4e69473b
+# %% ../nbs/16_variant_effect.ipynb #af49b571
 def _window_length(model, in_window):
     "Input length: `in_window`, else the model's `length` (or its wrapped model's), else 1,000."
     if in_window is not None: return _validate_int(in_window, 'in_window', min=1)
@@ -438,7 +438,7 @@ def variant_effects(model, # torch.nn.Module returning (n, k) or (profile, count
         out[c] = col
     return out
 
-# %% ../nbs/16_variant_effect.ipynb #01112d2e
+# %% ../nbs/16_variant_effect.ipynb #84c1a79a
 def plot_variant(model, # the model that scored the variant
                  X_ref:torch.Tensor, # reference window (4, L)
                  X_alt:torch.Tensor, # alternative window (4, L)
@@ -468,7 +468,7 @@ def plot_variant(model, # the model that scored the variant
     fig.suptitle(title, fontsize=10)
     return fig
 
-# %% ../nbs/16_variant_effect.ipynb #820ac61c
+# %% ../nbs/16_variant_effect.ipynb #8b26272d
 def _split_list(v):
     "A comma-separated command-line value as a list (ints where they parse), or None."
     if v is None: return None
@@ -500,7 +500,7 @@ def add_variants_parser(subparsers, # the object returned by `ArgumentParser.add
     p.set_defaults(func=run_variants)
     return p
 
-# %% ../nbs/16_variant_effect.ipynb #c612c03d
+# %% ../nbs/16_variant_effect.ipynb #59532d32
 def _draw_top(model, res, fasta, in_window, out, top, target, n_shuffles, device):
     "Write a reference/alternative attribution figure for each of the `top` variants with the largest `max_abs_diff`; return the paths."
     import matplotlib; matplotlib.use('Agg', force=False)
