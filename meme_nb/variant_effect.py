@@ -432,11 +432,7 @@ def variant_effects(model, # torch.nn.Module returning (n, k) or (profile, count
         start = (t['pos'].to_numpy()[w.ok] - 1 - L // 2).astype(np.float64)
         mc['seqlet_start'] += start; mc['seqlet_end'] += start
         sc.update({c: mc[c].to_numpy() for c in mc.columns})
-    for c, v in sc.items():
-        col = pd.Series(np.nan if v.dtype != object else None, index=out.index, dtype=v.dtype)
-        col.iloc[w.ok] = v
-        out[c] = col
-    return out
+    return pd.concat([out, pd.DataFrame(sc, index=out.index[w.ok]).reindex(out.index)], axis=1)   # NaN where not scored
 
 # %% ../nbs/16_variant_effect.ipynb #84c1a79a
 def plot_variant(model, # the model that scored the variant
