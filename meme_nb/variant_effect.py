@@ -389,11 +389,11 @@ def _check_variant_args(batch_size, n_shuffles, threshold, reverse_complement, a
         if not isinstance(v, bool): raise TypeError(f"{nm} must be a bool; got {_describe(v)}")
     return _validate_device(device), _validate_dtype(dtype)
 
-def _scores(model, w, rc, batch_size, device, dtype, verbose):
-    "Outputs on the reference windows (each distinct window once) and on the alternative windows."
-    key = w.X_ref.argmax(1) + 4 * (w.X_ref.sum(1) == 0)
-    uniq, inv = torch.unique(key, dim=0, return_inverse=True) if len(key) else (key, torch.zeros(0, dtype=torch.long))
-    first = torch.full((len(uniq),), -1, dtype=torch.long).scatter_reduce(0, inv, torch.arange(len(inv)), 'amin', include_self=False)
+def _scores(model, w, sites, rc, batch_size, device, dtype, verbose):
+    "Outputs on the reference windows (once per distinct site: ALT alleles of one site share it) and on the alternative windows."
+    inv, uniq = pd.factorize(sites)
+    inv = torch.from_numpy(inv.astype(np.int64))
+    first = torch.full((len(uniq),), len(inv), dtype=torch.long).scatter_reduce(0, inv, torch.arange(len(inv)), 'amin')
     y_ref = _outputs(model, w.X_ref[first], rc, batch_size, device, dtype, verbose)
     y_ref = y_ref[inv] if isinstance(y_ref, torch.Tensor) else [y[inv] for y in y_ref]
     return y_ref, _outputs(model, w.X_alt, rc, batch_size, device, dtype, verbose)
@@ -421,7 +421,8 @@ def variant_effects(model, # torch.nn.Module returning (n, k) or (profile, count
     _skip_warning(w.status, len(t))
     out = t.assign(status=w.status)
     if not len(w.ok): return out
-    y_ref, y_alt = _scores(model, w, reverse_complement, batch_size, device, dtype, verbose)
+    sites = (t['chrom'] + ':' + t['pos'].astype(str)).to_numpy()[w.ok]   # the reference window depends on these alone
+    y_ref, y_alt = _scores(model, w, sites, reverse_complement, batch_size, device, dtype, verbose)
     kind = _kind(y_ref)
     score, names, cols = _check_score(score, kind, model), None, None
     if kind == 'pair': sc = _pair_scores(y_ref, y_alt, score)

@@ -341,3 +341,16 @@ def test_command(tmp_path, genome, truth_variants, scored):
     assert len(list((tmp_path / 'o').glob('variant_*.png'))) == 2
     assert run_variants(cli(['--fasta', str(tmp_path / 'none.fa'), '--vcf', str(tmp_path / 'v.vcf'), '--out', str(tmp_path / 'o2'), '--quiet'])) == 2
     assert run_variants(cli(['--fasta', str(g.fasta), '--vcf', str(tmp_path / 'v.vcf'), '--out', str(tmp_path / 'o3'), '--score', 'jsd', '--quiet'])) == 2
+
+
+def test_reference_window_run_once_per_site():
+    "ALT alleles of one site share one reference window (run once) and each gets its own reference output back."
+    g = {'c': 'ACGTTGCAACGTAGCTAGCATCGACTAGC' * 3}
+    df = pd.DataFrame({'chrom': 'c', 'pos': [30, 20, 30, 20, 20], 'ref': ['A'] * 5, 'alt': ['ACG', 'C', 'T', 'G', 'T']})
+    calls = []
+    def f(X): calls.append(len(X)); return X.float().sum(2)
+    r = variant_effects(f, df, g, in_window=10)
+    assert calls == [2, 5]
+    for i, row in r.iterrows():
+        s = row.pos - 1 - 5
+        assert [row[f'ref_output_{k}'] for k in range(4)] == [g['c'][s:s + 10].count(b) for b in 'ACGT']
