@@ -9,7 +9,7 @@ __all__ = ['VariantEffect', 'substitution_effect', 'deletion_effect', 'insertion
            'variant_windows', 'variant_effects', 'plot_variant', 'add_variants_parser', 'run_variants']
 
 # %% ../nbs/16_variant_effect.ipynb #99145c1e
-import argparse, math, re, sys, warnings
+import argparse, json, math, re, sys, warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -491,6 +491,7 @@ def add_variants_parser(subparsers, # the object returned by `ArgumentParser.add
     p.add_argument('--device', help="e.g. 'cpu' or 'cuda' (default: the model's)")
     p.add_argument('--top', type=int, default=5, help='variants to draw (default: 5; 0: none)')
     p.add_argument('--n-shuffles', type=int, default=20, help='references per window for attributions (default: 20)')
+    p.add_argument('--chunk-size', type=int, help='variants per chunk, each saved under OUT/parts; a rerun with the same arguments resumes (default: one chunk)')
     g = p.add_mutually_exclusive_group()
     g.add_argument('--verbose', dest='verbose', action='store_true', default=True, help='progress bars (default)')
     g.add_argument('--quiet', dest='verbose', action='store_false', help='no progress bars')
@@ -516,21 +517,46 @@ def _draw_top(model, res, fasta, in_window, out, top, target, n_shuffles, device
         fig.savefig(paths[-1], dpi=110, bbox_inches='tight'); plt.close(fig)
     return paths
 
+_RUN_KEYS = ('model', 'weights', 'fasta', 'vcf', 'target', 'score', 'annotate', 'in_window', 'reverse_complement', 'n_shuffles', 'chunk_size')
+
+def _chunk(model, table, args, target, parts, i, a, b):
+    "Score rows `[a, b)` of `table` into `parts/chunk_<i>.tsv`, or read that file back when an earlier run wrote it."
+    f = parts / f'chunk_{i:06d}.tsv'
+    if f.exists(): return pd.read_csv(f, sep='\t', dtype=str, keep_default_na=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', MemeNbWarning)
+        res = variant_effects(model, table.iloc[a:b], args.fasta, in_window=args.in_window, target=target, score=_split_list(args.score),
+                              reverse_complement=args.reverse_complement, batch_size=args.batch_size, device=args.device,
+                              annotate=args.annotate, n_shuffles=args.n_shuffles, verbose=args.verbose)
+    for w in caught: print(f'meme-nb variants: rows {a}-{b - 1}: {w.message}', file=sys.stderr)
+    res.to_csv(f.with_suffix('.part'), sep='\t', index=False)
+    f.with_suffix('.part').replace(f)   # a chunk file exists only once complete
+    return pd.read_csv(f, sep='\t', dtype=str, keep_default_na=False)
+
+def _chunks(model, args, out, target):
+    "Score the variants chunk by chunk under `out/parts`, resuming a run with the same arguments; return the joined table."
+    table = _variant_table(args.vcf)
+    size = _validate_int(args.chunk_size or max(len(table), 1), 'chunk_size', min=1)
+    parts, spec = out / 'parts', {k: str(getattr(args, k, None)) for k in _RUN_KEYS}
+    parts.mkdir(exist_ok=True)
+    if (parts / 'run.json').exists() and json.loads((parts / 'run.json').read_text()) != spec:
+        raise ValueError(f"out: {str(out)!r} holds a run with other arguments ({parts / 'run.json'}); use another --out or delete it")
+    (parts / 'run.json').write_text(json.dumps(spec))
+    bounds = list(range(0, len(table), size))
+    frames = [_chunk(model, table, args, target, parts, i, a, min(a + size, len(table))) for i, a in
+              enumerate(tqdm(bounds, desc='chunks', disable=not args.verbose or len(bounds) < 2))]
+    return pd.concat(frames, ignore_index=True)
+
 def run_variants(args, # parsed arguments of `meme-nb variants`
                 )->int: # exit status: 0 on success, 2 on bad input
-    "Run `meme-nb variants`: write OUT/variants.tsv and figures of the top variants."
+    "Run `meme-nb variants`: write OUT/variants.tsv (chunk by chunk, resumable) and figures of the top variants."
     from meme_nb.report import _load_model
     try:
         model = _load_model(args.model, args.weights)
         out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
         target = _split_list(args.target)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter('always', MemeNbWarning)
-            res = variant_effects(model, args.vcf, args.fasta, in_window=args.in_window, target=target, score=_split_list(args.score),
-                                  reverse_complement=args.reverse_complement, batch_size=args.batch_size, device=args.device,
-                                  annotate=args.annotate, n_shuffles=args.n_shuffles, verbose=args.verbose)
-        for w in caught: print(f'meme-nb variants: {w.message}', file=sys.stderr)
-        res.to_csv(out / 'variants.tsv', sep='\t', index=False)
+        _chunks(model, args, out, target).to_csv(out / 'variants.tsv', sep='\t', index=False)
+        res = pd.read_csv(out / 'variants.tsv', sep='\t', dtype={'chrom': str, 'ref': str, 'alt': str}, keep_default_na=False, na_values=[''])
         figs = _draw_top(model, res, args.fasta, _window_length(model, args.in_window), out, args.top, target, args.n_shuffles, args.device) if args.top and 'max_abs_diff' in res else []
     except (ValueError, TypeError, FileNotFoundError) as e:
         print(f'meme-nb variants: error: {e}', file=sys.stderr)

@@ -354,3 +354,23 @@ def test_reference_window_run_once_per_site():
     for i, row in r.iterrows():
         s = row.pos - 1 - 5
         assert [row[f'ref_output_{k}'] for k in range(4)] == [g['c'][s:s + 10].count(b) for b in 'ACGT']
+
+
+def test_command_chunks_and_resume(tmp_path, genome, truth_variants):
+    "--chunk-size saves each chunk; a rerun reuses saved chunks (a marked chunk comes back as saved) and refuses other arguments."
+    g = genome[0]
+    truth_variants.iloc[[0, 1, 2, 80, 81]][['chrom', 'pos', 'ref', 'alt', 'kind']].to_csv(tmp_path / 'v.tsv', sep='\t', index=False)
+    argv = ['--fasta', str(g.fasta), '--vcf', str(tmp_path / 'v.tsv'), '--out', str(tmp_path / 'o'), '--target', 'GATA', '--top', '0', '--quiet']
+    assert run_variants(cli(argv + ['--chunk-size', '2'])) == 0
+    parts = sorted((tmp_path / 'o' / 'parts').glob('chunk_*.tsv'))
+    assert [p.name for p in parts] == ['chunk_000000.tsv', 'chunk_000001.tsv', 'chunk_000002.tsv']
+    whole = pd.read_csv(tmp_path / 'o' / 'variants.tsv', sep='\t')
+    one = variant_effects(load_pretrained('beluga_mini'), tmp_path / 'v.tsv', g.fasta, target='GATA')
+    np.testing.assert_allclose(whole.diff_GATA, one.diff_GATA, rtol=1e-4, atol=1e-5)
+    marked = pd.read_csv(parts[1], sep='\t'); marked['kind'] = 'reused'; marked.to_csv(parts[1], sep='\t', index=False)
+    parts[2].unlink()
+    assert run_variants(cli(argv + ['--chunk-size', '2'])) == 0
+    again = pd.read_csv(tmp_path / 'o' / 'variants.tsv', sep='\t')
+    assert again.kind.tolist()[2:4] == ['reused', 'reused'] and len(again) == 5
+    np.testing.assert_allclose(again.diff_GATA, whole.diff_GATA)
+    assert run_variants(cli(argv + ['--chunk-size', '3'])) == 2
