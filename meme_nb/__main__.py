@@ -12,6 +12,7 @@ import argparse, sys
 
 from .report import add_report_parser, run_report
 from .runs import add_run_parsers, run_command
+from .variant_effect import add_variants_parser, run_variants
 
 # %% ../nbs/18_cli.ipynb #e7a869fc
 def parser()->argparse.ArgumentParser: # the parser of every subcommand
@@ -20,13 +21,14 @@ def parser()->argparse.ArgumentParser: # the parser of every subcommand
     sub = p.add_subparsers(dest='command', required=True)
     add_report_parser(sub)
     add_run_parsers(sub)
+    add_variants_parser(sub)
     return p
 
 def main(argv=None, # command-line arguments; None: sys.argv[1:]
         )->int: # exit status: 0 on success, 2 on a usage or input error
     "Entry point of the `meme-nb` command and of `python -m meme_nb`."
     a = parser().parse_args(argv)
-    return run_report(a) if a.command == 'report' else run_command(a)
+    return {'report': run_report, 'variants': run_variants}.get(a.command, run_command)(a)
 
 # %% ../nbs/18_cli.ipynb #b6fb5844
 if __name__ == '__main__': sys.exit(main())
