@@ -10,7 +10,7 @@ __all__ = ['BelugaMini', 'BPNetMini', 'SelfAttention', 'TransformerBlock', 'Atte
            'auroc', 'pearson', 'jensen_shannon', 'multinomial_nll', 'TrainResult', 'train_classifier', 'train_profile',
            'evaluate_classifier', 'ProfileQuality', 'evaluate_profile']
 
-# %% ../nbs/13_models.ipynb #40a4659f
+# %% ../nbs/13_models.ipynb #97fc374e
 import copy
 import time
 from importlib.resources import files
@@ -25,7 +25,7 @@ from torch import nn
 from .predict import predict
 from .utils import _describe, _rng, _validate_int, _validate_ohe
 
-# %% ../nbs/13_models.ipynb #b78902c2
+# %% ../nbs/13_models.ipynb #d9184c8a
 def _int_tuple(v, name, n=None, min=1):
     "`v` (an int or a sequence of ints, each >= `min`) as a tuple; an int is repeated `n` times."
     if isinstance(v, Integral) and not isinstance(v, bool) and n is not None: v = (v,) * n
@@ -56,7 +56,7 @@ def _check_input(X, n_rows, length, name='X', exact=True):
         want = f"(n, {n_rows}, {length})" if exact else f"(n, {n_rows}, length) with length >= {length}"
         raise ValueError(f"{name} must have shape {want}; got shape {tuple(X.shape)}")
 
-# %% ../nbs/13_models.ipynb #7663d020
+# %% ../nbs/13_models.ipynb #04c81498
 class BelugaMini(nn.Module):
     "A small DeepSEA/Beluga-style multi-task classifier: one-hot sequences `(n, 4, length)` to logits `(n, n_tasks)`."
     def __init__(self,
@@ -103,7 +103,7 @@ class BelugaMini(nn.Module):
         _check_input(X, 4, self.min_length, exact=False)
         return self.head(self.body(X))
 
-# %% ../nbs/13_models.ipynb #20caa458
+# %% ../nbs/13_models.ipynb #564ad974
 class BPNetMini(nn.Module):
     "A small BPNet-style model: one-hot `(n, 4, length)` and control `(n, n_control_tracks, length)` to profile logits `(n, n_outputs, output_length)` and log counts `(n, 1)`."
     def __init__(self,
@@ -173,7 +173,7 @@ class BPNetMini(nn.Module):
             counts = torch.cat([counts, torch.log1p(X_ctl[:, :, s:e].sum(dim=(1, 2)))[:, None]], dim=1)
         return self.fconv(X), self.linear(counts)
 
-# %% ../nbs/13_models.ipynb #de117dae
+# %% ../nbs/13_models.ipynb #2eb9e499
 def _check_length(X, min_length, bin_size):
     "Raise unless `X` is `(n, 4, length)` with `length >= min_length` a multiple of `bin_size`."
     _check_input(X, 4, min_length, exact=False)
@@ -190,7 +190,10 @@ def _positions(n_tokens, n_freqs, dtype, device):
 
 class SelfAttention(nn.Module):
     "Multi-head self-attention written with matrix products: `(n, tokens, d)` to `(n, tokens, d)`."
-    def __init__(self, d_model:int, n_heads:int):
+    def __init__(self,
+                 d_model:int, # channels of the tokens
+                 n_heads:int, # attention heads; each sees d_model // n_heads channels
+                ):
         super().__init__()
         self.n_heads, self.scale = n_heads, (d_model // n_heads) ** -0.5
         self.qkv, self.softmax, self.out = nn.Linear(d_model, 3 * d_model), nn.Softmax(dim=-1), nn.Linear(d_model, d_model)
@@ -202,7 +205,12 @@ class SelfAttention(nn.Module):
 
 class TransformerBlock(nn.Module):
     "Pre-norm transformer block: x + attention(LayerNorm(x)), then x + MLP(LayerNorm(x)) with a GELU MLP."
-    def __init__(self, d_model:int, n_heads:int, d_mlp:int, dropout:float):
+    def __init__(self,
+                 d_model:int, # channels of the tokens
+                 n_heads:int, # attention heads
+                 d_mlp:int, # hidden units of the MLP
+                 dropout:float, # dropout rate after the GELU and after the MLP
+                ):
         super().__init__()
         self.norm1, self.attention, self.norm2 = nn.LayerNorm(d_model), SelfAttention(d_model, n_heads), nn.LayerNorm(d_model)
         self.mlp = nn.Sequential(nn.Linear(d_model, d_mlp), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_mlp, d_model), nn.Dropout(dropout))
@@ -213,13 +221,13 @@ class TransformerBlock(nn.Module):
 
 class AttentionPool(nn.Module):
     "Enformer-style softmax pooling over all positions: `(n, tokens, d)` to `(n, d)`, weights per position and channel."
-    def __init__(self, d_model:int):
+    def __init__(self, d_model:int): # channels of the tokens
         super().__init__()
         self.logits, self.softmax = nn.Linear(d_model, d_model), nn.Softmax(dim=1)
 
     def forward(self, x): return (self.softmax(self.logits(x)) * x).sum(dim=1)
 
-# %% ../nbs/13_models.ipynb #0114d639
+# %% ../nbs/13_models.ipynb #47e6e8fe
 class EnformerMini(nn.Module):
     "A small Enformer/Borzoi-style classifier: conv stem with pooling, transformer blocks, attention pooling; one-hot `(n, 4, length)` to logits `(n, n_tasks)`."
     def __init__(self,
@@ -264,7 +272,7 @@ class EnformerMini(nn.Module):
         x = x + self.position(_positions(x.shape[1], self.n_freqs, x.dtype, x.device))
         return self.head(self.pool(self.norm(self.blocks(x))))
 
-# %% ../nbs/13_models.ipynb #d7d2ff35
+# %% ../nbs/13_models.ipynb #fe0ad09a
 def _check_module(model):
     "Raise unless `model` is an `nn.Module`; return it."
     if not isinstance(model, nn.Module): raise TypeError(f"model must be a torch.nn.Module; got {_describe(model)}")
@@ -282,7 +290,7 @@ class ControlWrapper(nn.Module):
         if n == 0: return self.model(X)
         return self.model(X, torch.zeros(X.shape[0], n, X.shape[-1], dtype=X.dtype, device=X.device))
 
-# %% ../nbs/13_models.ipynb #11a54dd5
+# %% ../nbs/13_models.ipynb #5caca764
 def _pair(y, what):
     "Check `y` is a `(profile, counts)` pair."
     if not isinstance(y, (tuple, list)) or len(y) != 2:
@@ -310,7 +318,7 @@ class ProfileWrapper(nn.Module):
         weights = torch.softmax(logits, dim=-1).detach()
         return (logits * weights).sum(dim=-1, keepdim=True)
 
-# %% ../nbs/13_models.ipynb #cb7b8bd6
+# %% ../nbs/13_models.ipynb #b8d85b30
 def _columns(target, names):
     "Column indices picked by `target`: an int, a task name, or a tuple/list of them."
     many = isinstance(target, (tuple, list))
@@ -349,7 +357,7 @@ class TaskWrapper(nn.Module):
             raise TypeError(f"TaskWrapper needs a model returning one tensor; got {_describe(y)}: use CountWrapper or ProfileWrapper for (profile, counts) models")
         return y[:, self.columns]
 
-# %% ../nbs/13_models.ipynb #bff85ea8
+# %% ../nbs/13_models.ipynb #346b45da
 _ARCHITECTURES = {'BelugaMini': BelugaMini, 'BPNetMini': BPNetMini, 'EnformerMini': EnformerMini}
 _FORMAT = 'meme_nb.models/1'
 
@@ -379,7 +387,7 @@ def save_model(model:nn.Module, # a `BelugaMini`, `BPNetMini` or `EnformerMini`
                     metadata=metadata), path)
     return Path(path)
 
-# %% ../nbs/13_models.ipynb #8c91ca25
+# %% ../nbs/13_models.ipynb #6c235a07
 def _read(path):
     "The dict stored in `path`, read with `weights_only=True`; errors name the file and the reason."
     if not path.is_file(): raise FileNotFoundError(f"model weights file {path} does not exist")
@@ -408,7 +416,7 @@ def load_model(path, # a file written by `save_model` (str or Path)
     model.metadata = dict(obj['metadata'])
     return model.eval()
 
-# %% ../nbs/13_models.ipynb #293239a1
+# %% ../nbs/13_models.ipynb #3a404bc5
 _PRETRAINED = {
     'beluga_mini': ('beluga_mini.pt', 'BelugaMini: 13 tasks of the synthetic grammar, 1,000 bp input'),
     'bpnet_gata': ('bpnet_gata.pt', 'BPNetMini: GATA profile (2 strands, 1,000 bp) and log counts from 2,114 bp and a 2-track control'),
@@ -431,7 +439,7 @@ def task_names(name:str, # 'beluga_mini', 'bpnet_gata' or 'enformer_mini'
     "The task names of the shipped model `name`, in the order of its outputs."
     return list(_read(_weights_path(name))['config']['task_names'])
 
-# %% ../nbs/13_models.ipynb #5fd3b0b7
+# %% ../nbs/13_models.ipynb #46bb4afc
 def _check_pair(a, b, names):
     "Raise unless `a` and `b` are tensors of the same shape `(n,)` or `(n, k)`."
     for x, nm in zip((a, b), names):
@@ -455,7 +463,7 @@ def auroc(y:torch.Tensor, # true labels (0/1 or bool), (n,) or (n, k)
         out[j] = float('nan') if n1 == 0 or n0 == 0 else (ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
     return out[0] if y.ndim == 1 else out
 
-# %% ../nbs/13_models.ipynb #b3d1766e
+# %% ../nbs/13_models.ipynb #912da932
 def pearson(x:torch.Tensor, # values, (n,) or (n, k)
             y:torch.Tensor, # values, same shape
            )->torch.Tensor: # Pearson correlation per column, (k,) float64 (0-d for 1-d input)
@@ -478,7 +486,7 @@ def jensen_shannon(p:torch.Tensor, # non-negative values (counts or probabilitie
     kl = lambda a: torch.where(a > 0, a * (a / m).log2(), 0.).sum(1)
     return ((kl(p) + kl(q)) / 2).clamp(min=0).sqrt()
 
-# %% ../nbs/13_models.ipynb #0f631712
+# %% ../nbs/13_models.ipynb #12ac92ee
 def multinomial_nll(logits:torch.Tensor, # profile logits, (n, ...): every position of every strand is one outcome
                     counts:torch.Tensor, # observed read counts, same shape
                    )->torch.Tensor: # negative log-likelihood per example, (n,)
@@ -489,7 +497,7 @@ def multinomial_nll(logits:torch.Tensor, # profile logits, (n, ...): every posit
     k = counts.reshape(len(counts), -1).to(logp.dtype)
     return -(torch.lgamma(k.sum(-1) + 1) - torch.lgamma(k + 1).sum(-1) + (k * logp).sum(-1))
 
-# %% ../nbs/13_models.ipynb #51b032bf
+# %% ../nbs/13_models.ipynb #e4243ea7
 class TrainResult(NamedTuple):
     "A trained model and its training history."
     model: nn.Module # the model with the weights of its best validation epoch, in eval mode
@@ -558,7 +566,7 @@ def _train(build, model, loss_fn, tensors, valid_frac, batch_size, lr, max_epoch
         model = build() if model is None else model
         return _fit(model, loss_fn, tensors, valid_frac, batch_size, lr, max_epochs, patience, rng, verbose)
 
-# %% ../nbs/13_models.ipynb #e93070af
+# %% ../nbs/13_models.ipynb #1604c117
 def _bce(model, X, y):
     "Mean binary cross-entropy of the model's logits."
     return nn.functional.binary_cross_entropy_with_logits(model(X), y)
@@ -585,7 +593,7 @@ def train_classifier(X:torch.Tensor, # one-hot sequences, (n, 4, length), any dt
     build = lambda: BelugaMini(n_tasks=y.shape[1], task_names=task_names)
     return _train(build, model, _bce, (X, y.float()), valid_frac, opts[0], lr, opts[1], opts[2], random_state, verbose)
 
-# %% ../nbs/13_models.ipynb #82447e85
+# %% ../nbs/13_models.ipynb #011446d8
 def _profile_loss(count_weight):
     "BPNet's loss: mean multinomial NLL of the profile plus `count_weight` times the MSE of log(1 + total reads)."
     def loss(model, X, X_ctl, y):
@@ -629,7 +637,7 @@ def train_profile(X:torch.Tensor, # one-hot sequences, (n, 4, length), any dtype
     return _train(build, model, _profile_loss(count_weight), (X, control.float(), profile.float()),
                   valid_frac, opts[0], lr, opts[1], opts[2], random_state, verbose)
 
-# %% ../nbs/13_models.ipynb #f8118bd7
+# %% ../nbs/13_models.ipynb #75ce4e0a
 def evaluate_classifier(model:nn.Module, # a classifier returning logits (n, n_tasks)
                         X:torch.Tensor, # held-out one-hot sequences, (n, 4, length)
                         y:torch.Tensor, # their true 0/1 labels, (n, n_tasks)
