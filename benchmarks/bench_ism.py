@@ -65,10 +65,11 @@ def _sync(device):
     if str(device).startswith('cuda'): torch.cuda.synchronize()
 
 
-def speed(repeats, width, device, bs):
+def speed(repeats, width, device, bs, only=None):
     "Median seconds per mutant of every method on every model, interleaved; ratios are medians of per-repeat ratios."
     rows = []
     for name, model, X, args in cases():
+        if only and name not in only: continue
         L = X.shape[-1]
         s, e = L // 2 - width // 2, L // 2 - width // 2 + width
         fns, times, errors = methods(device, bs), {}, {}
@@ -185,6 +186,7 @@ if __name__ == '__main__':
     ap.add_argument('--n-seq', type=int, default=6)
     ap.add_argument('--n-shuffles', type=int, default=10)
     ap.add_argument('--out', default=None)
+    ap.add_argument('--models', nargs='*', default=None, help='only these speed cases (names as printed)')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     res = dict(date=datetime.datetime.utcnow().isoformat(timespec='minutes'), machine=platform.processor() or platform.machine(),
@@ -192,7 +194,7 @@ if __name__ == '__main__':
                tangermeme=getattr(__import__('tangermeme'), '__version__', None) if tm_ism else None)
     print(json.dumps(res), flush=True)
     if a.part in ('speed', 'all'):
-        res['speed'] = speed(a.repeats, a.width, a.device, a.batch_size)
+        res['speed'] = speed(a.repeats, a.width, a.device, a.batch_size, a.models)
         res['saliency'] = saliency_speed(a.repeats, a.device)
     if a.part in ('accuracy', 'all'): res['accuracy'] = accuracy(a.n_seq, a.n_shuffles)
     if a.out: json.dump(res, open(a.out, 'w'), indent=1)
