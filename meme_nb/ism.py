@@ -208,7 +208,7 @@ def _pointwise_rule(node, op, dep):
     "Window rule of an op acting on each position alone: the union of its inputs' windows, computed on that window."
     L = _shape(node)[-1]
     wins, take = [a for a in node.all_input_nodes if dep[a]], []
-    for a in node.all_input_nodes:
+    for a in node.all_input_nodes if torch.Tag.pointwise in op.tags else ():   # batch norm's statistics are per channel
         sh = _shape(a)
         if dep[a] or not sh or sh[-1] != L or L == 1: continue
         if len(sh) != 3 or sh[0] != 1 and not dep.batched[a]: raise _NoFast(f"{_name(op)} with a positional tensor of shape {sh}")
