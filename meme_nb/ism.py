@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/ism.html.md"""
 # %% auto #0
 __all__ = ['ISMRawResult', 'saturation_mutagenesis', 'saliency']
 
-# %% ../nbs/06_ism.ipynb #d5d5e711
+# %% ../nbs/06_ism.ipynb #3af276f3
 import inspect
 import operator
 import warnings
@@ -23,7 +23,7 @@ from .predict import (_as_outputs, _batch, _forward_batches, _input_dtype, _prep
                              _validate_dtype)
 from .utils import MemeNbWarning, _describe, _validate_args, _validate_int, _validate_ohe, _validate_span
 
-# %% ../nbs/06_ism.ipynb #a1adca8b
+# %% ../nbs/06_ism.ipynb #6873baae
 def _edit_indices(X, start, end):
     "Flat indices into `(n, A, end - start)` of every single-character edit that changes `X`, int64."
     return (X[:, :, start:end] == 0).flatten().nonzero()[:, 0]
@@ -39,7 +39,7 @@ def _mutants(X, k, start, width, device, dtype):
     Xb[r, c, p] = 1
     return Xb, i
 
-# %% ../nbs/06_ism.ipynb #932838db
+# %% ../nbs/06_ism.ipynb #9f3b7838
 def _edited_outputs(model, X, args, idx, start, width, batch_size, device, dtype, verbose):
     "Yield `(k, rows, outputs)` for each batch of flat edit indices: the model's outputs on those mutants."
     nb = device.type != 'cpu'
@@ -56,7 +56,7 @@ def _scores(y, y0, i, target):
     if target is not None: d = d[:, target]
     return d.reshape(len(d), -1).mean(dim=1).cpu()
 
-# %% ../nbs/06_ism.ipynb #38ff9f41
+# %% ../nbs/06_ism.ipynb #c0283270
 def _validate_target(target):
     "None, an int, a slice, or a 1-d list/tensor of ints; lists become int64 tensors."
     if target is None or isinstance(target, slice): return target
@@ -85,7 +85,7 @@ def _check_ism(model, X, args, start, end, batch_size, target, fast, device, dty
     return (_validate_args(args, len(X)), start, end, _validate_int(batch_size, 'batch_size', min=1), _validate_target(target),
             _validate_device(device), _validate_dtype(dtype))
 
-# %% ../nbs/06_ism.ipynb #77e8310c
+# %% ../nbs/06_ism.ipynb #bec070b3
 _aten = torch.ops.aten
 
 class _Win(NamedTuple):
@@ -130,7 +130,7 @@ def _union(wins, L):
     width = min(int((hi - lo).max()), L)
     return lo.clamp(0, L - width), width
 
-# %% ../nbs/06_ism.ipynb #98d6ce43
+# %% ../nbs/06_ism.ipynb #c239085b
 class _NoFast(Exception): "Why the fast path cannot run on a model."
 
 _MIXING = {'view', 'reshape', '_unsafe_view', 'flatten', 'unflatten', 'linear', 'addmm', 'mm', 'bmm', 'matmul', 'mv', 'einsum',
@@ -167,7 +167,7 @@ def _shape(n):
     v = n.meta.get('val') if isinstance(n, torch.fx.Node) else None
     return tuple(v.shape) if isinstance(v, torch.Tensor) else None
 
-# %% ../nbs/06_ism.ipynb #374aaac1
+# %% ../nbs/06_ism.ipynb #f7ca9726
 def _first(v, default):
     "First entry of a list-valued argument (`default` when empty), or the value itself."
     return (v[0] if len(v) else default) if isinstance(v, (list, tuple)) else v
@@ -203,12 +203,12 @@ def _sliding_rule(node, op, b):
         return _Win(call(xin, *[refs[e] if isinstance(e, torch.fx.Node) else e for e in extra]), off, refs[node])
     return rule
 
-# %% ../nbs/06_ism.ipynb #0f82ab69
+# %% ../nbs/06_ism.ipynb #e9c20b1e
 def _pointwise_rule(node, op, dep):
     "Window rule of an op acting on each position alone: the union of its inputs' windows, computed on that window."
     L = _shape(node)[-1]
     wins, take = [a for a in node.all_input_nodes if dep[a]], []
-    for a in node.all_input_nodes:
+    for a in node.all_input_nodes if torch.Tag.pointwise in op.tags else ():   # batch norm's statistics are per channel
         sh = _shape(a)
         if dep[a] or not sh or sh[-1] != L or L == 1: continue
         if len(sh) != 3 or sh[0] != 1 and not dep.batched[a]: raise _NoFast(f"{_name(op)} with a positional tensor of shape {sh}")
@@ -254,7 +254,7 @@ def _pad_rule(node, op, b):
     if len(pad) != 2 or min(pad) < 0 or b.get('mode', 'constant') != 'constant': raise _NoFast(f"{_name(op)} other than constant, non-negative padding of the length")
     return lambda env, refs: _Win(env[x].t, env[x].off + pad[0], refs[node])
 
-# %% ../nbs/06_ism.ipynb #af3d1774
+# %% ../nbs/06_ism.ipynb #931f5524
 class _Dep(dict):
     "Whether each node depends on the mutated input (`dep[node]`), and on any input (`dep.batched[node]`)."
     def __init__(self): super().__init__(); self.batched = {}
@@ -317,7 +317,7 @@ class _Program:
         if nm in ('constant_pad_nd', 'pad'): return _pad_rule(n, op, b)
         raise _NoFast(f"no window rule for {nm}")
 
-# %% ../nbs/06_ism.ipynb #d5689b49
+# %% ../nbs/06_ism.ipynb #5bc05370
 def _prog_inputs_of(self, model, X, args):
     "Values of the placeholders: live parameters and buffers of `model`, constants, and the inputs `X`, `args`."
     users, out = iter((X, *args)), {}
@@ -362,7 +362,7 @@ def _prog_full_node(self, n, env, refs, B, kind):
 
 _Program.inputs_of, _Program.reference, _Program.mutants, _Program._full_node = _prog_inputs_of, _prog_reference, _prog_mutants, _prog_full_node
 
-# %% ../nbs/06_ism.ipynb #da4552f9
+# %% ../nbs/06_ism.ipynb #0251556b
 _PROGRAMS = weakref.WeakKeyDictionary()
 
 def _export(model, x, args):
@@ -398,7 +398,7 @@ def _program(model, X, args, device, dtype):
     if isinstance(cache[key], _NoFast): raise cache[key]
     return cache[key]
 
-# %% ../nbs/06_ism.ipynb #fb5b9c43
+# %% ../nbs/06_ism.ipynb #e4eace8e
 def _one_hot_columns(c, A, device, dtype):
     "Columns `(B, A, 1)` holding character `c[b]` of an alphabet of `A`."
     t = torch.zeros(len(c), A, 1, device=device, dtype=dtype)
@@ -431,7 +431,7 @@ def _fast_program(model, X, args, fast, device, dtype):
         return None
     return prog if prog.useful or fast else None
 
-# %% ../nbs/06_ism.ipynb #d7139e80
+# %% ../nbs/06_ism.ipynb #0be6f14e
 class ISMRawResult(NamedTuple):
     "Raw ISM predictions: `y0` on the sequences `(n, ...)`, `y_hat` on every mutant `(n, A, end - start, ...)`."
     y0: Any
@@ -452,7 +452,7 @@ def _ism_raw(outputs, shape, y0s):
         for f, y in zip(flat, ys): f[k] = y.to(f.device, f.dtype)
     return y_hat
 
-# %% ../nbs/06_ism.ipynb #e72cb201
+# %% ../nbs/06_ism.ipynb #81e79dea
 def saturation_mutagenesis(model, # torch.nn.Module or callable: `model(X_batch, *args_batch)` -> tensor (batch, ...)
                            X:torch.Tensor, # one-hot sequences, (n, A, L), any dtype; N columns allowed
                            args:tuple=None, # extra model inputs, tensors with first dimension n, gathered with each mutant
@@ -486,7 +486,7 @@ def saturation_mutagenesis(model, # torch.nn.Module or callable: `model(X_batch,
         attr = _ism_attributions(outputs, shape, y0s[0], target, dev)
     return attr if hypothetical else attr * X[:, :, start:end]
 
-# %% ../nbs/06_ism.ipynb #8fc11846
+# %% ../nbs/06_ism.ipynb #61e4b3cd
 def _target_column(y, target, n):
     "Column `target` of a model output `(n, n_outputs)` (or `(n,)` for target 0), as `(n,)`."
     if not isinstance(y, torch.Tensor):
@@ -515,7 +515,7 @@ def _check_saliency(model, X, args, target, batch_size, device, dtype):
     return (_validate_args(args, len(X)), _validate_int(target, 'target', min=0), _validate_int(batch_size, 'batch_size', min=1),
             _validate_device(device), _validate_dtype(dtype))
 
-# %% ../nbs/06_ism.ipynb #3fe64d97
+# %% ../nbs/06_ism.ipynb #5868bd66
 def saliency(model, # torch.nn.Module or callable `model(X_batch, *args_batch)` -> (batch, n_outputs)
              X:torch.Tensor, # one-hot sequences (n, A, L), any dtype
              args:tuple=None, # extra model inputs, tensors with first dimension n, sliced like X

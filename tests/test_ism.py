@@ -297,3 +297,12 @@ def test_nothing_to_gain_runs_plain_silently():
         saturation_mutagenesis(model, random_one_hot((2, 4, 12), random_state=0))
     with pytest.raises(TypeError, match='fast must be None, True or False'):
         saturation_mutagenesis(model, random_one_hot((2, 4, 12), random_state=0), fast='yes')
+
+
+def test_fast_batchnorm_channels_equal_length():
+    "Batch norm's per-channel statistics are not positional, even when the channel count equals the length."
+    torch.manual_seed(0)
+    model = Random1d([('conv', 4, 1, 1, 2), ('conv', 4, 1, 1, 2), ('bn',)], 'profile', L=26).eval()
+    X = random_one_hot((2, 4, 26), random_state=0)
+    assert model(X.float()).shape[1:] == (6, 6)
+    assert_fast_equals_plain(model, X, batch_size=5, raw_outputs=True)

@@ -43,3 +43,24 @@ def test_marginalize_and_space_parity():
     rb, ra = tm_space(model, X, ["GTGACT", "ACATTG"], sp, device='cpu')
     torch.testing.assert_close(ya, ra, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(yb, (rb if rb.ndim == 3 else rb[:, None]).expand_as(yb))
+
+
+@pytest.mark.parametrize('kw', [dict(), dict(hypothetical=True), dict(target=1, start=10, end=30)])
+def test_fast_ism_parity(kw):
+    "Our fast path against tangermeme's plain path."
+    model, X = conv_net(), random_one_hot((3, 4, 50), random_state=3).float()
+    ours = saturation_mutagenesis(model, X, device='cpu', fast=True, **kw)
+    ref = tm_ism.saturation_mutagenesis(model, X, device='cpu', fast=False, **kw)
+    torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_saliency_parity_captum():
+    "Without the correction, saliency is captum's InputXGradient; with hypothetical=True, its Saliency without abs."
+    captum = pytest.importorskip('captum.attr', reason='captum not installed')
+    from meme_nb.ism import saliency
+    model, X = conv_net(), random_one_hot((4, 4, 50), random_state=4).float()
+    ours = saliency(model, X, target=2, gradient_correction=False)
+    ref = captum.InputXGradient(model.eval()).attribute(X.clone().requires_grad_(), target=2).detach()
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-6)
+    grad = captum.Saliency(model).attribute(X.clone().requires_grad_(), target=2, abs=False).detach()
+    torch.testing.assert_close(saliency(model, X, target=2, gradient_correction=False, hypothetical=True), grad, rtol=1e-5, atol=1e-6)
