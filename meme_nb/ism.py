@@ -423,7 +423,7 @@ def _fast_edited_outputs(prog, model, X, args, idx, start, width, batch_size, de
 
 def _fast_program(model, X, args, fast, device, dtype):
     "The program for the fast path, or None for the plain path (with one MemeNbWarning saying why when it was wanted)."
-    if fast is False: return None
+    if fast is False or fast is None and not isinstance(model, torch.nn.Module): return None  # a plain function: nothing to capture, nothing to warn about
     try: prog = _program(model, X, args, device, dtype)
     except _NoFast as e:
         if fast: raise ValueError(f"fast=True, but the fast path cannot run: {e}") from None

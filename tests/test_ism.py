@@ -286,8 +286,11 @@ def test_fallback_one_warning_naming_the_op():
     torch.testing.assert_close(a, saturation_mutagenesis(NoRule(), X, fast=False))
     with pytest.raises(ValueError, match='fast=True.*logcumsumexp'):
         saturation_mutagenesis(NoRule(), X, fast=True)
-    with pytest.warns(MemeNbWarning, match='not a torch.nn.Module'):
-        saturation_mutagenesis(lambda x: NoRule()(x), X)
+    with pytest.raises(ValueError, match='fast=True.*not a torch.nn.Module'):
+        saturation_mutagenesis(lambda x: NoRule()(x), X, fast=True)
+    with warnings.catch_warnings():  # a plain function runs the plain path without a warning: there is nothing to capture
+        warnings.simplefilter('error', MemeNbWarning)
+        torch.testing.assert_close(saturation_mutagenesis(lambda x: NoRule()(x), X), a)
 
 
 def test_nothing_to_gain_runs_plain_silently():
