@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/runs.html.md"""
 # %% auto #0
 __all__ = ['model_hash', 'RunError', 'RunSummary', 'run', 'Run', 'open_run', 'export', 'status', 'add_run_parsers', 'run_command']
 
-# %% ../nbs/15_runs.ipynb #0b160e75
+# %% ../nbs/15_runs.ipynb #6ee993e2
 import argparse, hashlib, json, os, shutil, socket, sys, time, warnings, zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +29,7 @@ from .attribution import deep_lift_shap
 from .ism import saturation_mutagenesis
 from .report import _load_model, _resolve_target
 
-# %% ../nbs/15_runs.ipynb #f1f87f48
+# %% ../nbs/15_runs.ipynb #404d2379
 def _sha256_file(path, block=1 << 20):
     "SHA-256 hex digest of a file's bytes."
     h = hashlib.sha256()
@@ -47,7 +47,7 @@ def model_hash(model:torch.nn.Module, # the model whose weights identify it
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
-# %% ../nbs/15_runs.ipynb #049ee784
+# %% ../nbs/15_runs.ipynb #98d24538
 def _fasta_sizes(fasta):
     "Chromosome name -> length from the FASTA index (built by pyfaidx if missing)."
     with pyfaidx.Fasta(str(fasta), as_raw=True) as fa: return {k: len(v) for k, v in fa.items()}
@@ -67,7 +67,7 @@ def _run_loci(bed, fasta, in_window, n_loci=None, chroms=None):
     bad = np.flatnonzero(reason != '')
     return frame(ok), frame(bad).assign(reason=reason[bad])
 
-# %% ../nbs/15_runs.ipynb #61c6d07c
+# %% ../nbs/15_runs.ipynb #7a51ca72
 _RESULT = {'predict': None, 'attribute': 'attributions', 'ism': 'attributions'}
 _IDENTITY = ('command', 'model_hash', 'bed_sha256', 'fai_sha256', 'in_window', 'n_loci', 'chroms', 'chunk_size', 'random_state',
              'target', 'n_shuffles', 'hypothetical', 'dtype', 'store_dtype', 'n_loci_run', 'outputs')
@@ -85,7 +85,7 @@ def _atomic_write(path, text):
     tmp.write_text(text)
     os.replace(tmp, path)
 
-# %% ../nbs/15_runs.ipynb #063e13f4
+# %% ../nbs/15_runs.ipynb #1cd0fc31
 @contextmanager
 def _dir_lock(out, stale=120.0, poll=0.2):
     "Hold `out/.setup.lock` while preparing the run directory."
@@ -100,7 +100,7 @@ def _dir_lock(out, stale=120.0, poll=0.2):
     try: yield
     finally: shutil.rmtree(lock, ignore_errors=True)
 
-# %% ../nbs/15_runs.ipynb #66042350
+# %% ../nbs/15_runs.ipynb #0f5e0016
 def _array_specs(p):
     "Name -> (shape, dtype) of every array of a run with parameters `p`."
     n, L = p['n_loci_run'], p['in_window']
@@ -143,7 +143,7 @@ def _done_chunks(out):
     "Indices of the chunks whose marker exists."
     return sorted(int(f.stem) for f in (Path(out) / 'chunks').glob('[0-9]*.json'))
 
-# %% ../nbs/15_runs.ipynb #0044ede3
+# %% ../nbs/15_runs.ipynb #89b64e26
 def _references(X, a, n_shuffles, random_state):
     "Dinucleotide-shuffled references `(k, n_shuffles, 4, L)` of the loci `a, a+1, ...` in `X`, locus i seeded with `random_state + i`."
     return torch.cat([dinucleotide_shuffle(X[j:j + 1], n=n_shuffles, random_state=random_state + a + j) for j in range(len(X))])
@@ -176,7 +176,7 @@ def _predict_chunk(model, X, a, p, batch_size):
     ys = [y if isinstance(y, list) else [y] for y in ys]
     return [torch.cat([y[k] for y in ys]).float() for k in range(len(ys[0]))], 0
 
-# %% ../nbs/15_runs.ipynb #62618186
+# %% ../nbs/15_runs.ipynb #e73df06d
 def _chunk_arrays(p, X, result):
     "Array name -> values to store for one chunk."
     arrays = {'ohe': X.to(torch.int8).numpy()}
@@ -192,7 +192,7 @@ def _write_chunk(out, root, c, a, arrays, info):
     for name, v in arrays.items(): root[name][a:a + len(v)] = v
     _atomic_write(Path(out) / 'chunks' / f'{c:06d}.json', json.dumps(info))
 
-# %% ../nbs/15_runs.ipynb #aa1cb426
+# %% ../nbs/15_runs.ipynb #685bf270
 class RunSummary(NamedTuple):
     "What one call of `run` did (totals over all processes of the job)."
     out: Path # the run directory
@@ -228,7 +228,7 @@ def _outputs(model, L, device, command):
         raise RunError(f"{command} needs a model returning one tensor (n, n_outputs); got {_describe(y)}. Wrap the model to pick one output (e.g. meme_nb.models.CountWrapper)")
     return [list(t.shape[1:]) for t in ys]
 
-# %% ../nbs/15_runs.ipynb #21c19ab6
+# %% ../nbs/15_runs.ipynb #da59b45d
 class _Dist:
     "Rank, world size and the two collectives `run` uses, with or without torchrun."
     def __init__(self, device):
@@ -253,7 +253,7 @@ class _Dist:
     def close(self):
         if self.started: dist.destroy_process_group()
 
-# %% ../nbs/15_runs.ipynb #2863aa93
+# %% ../nbs/15_runs.ipynb #c5c47f15
 def _setup(command, model, fasta, bed, out, target, n_shuffles, hypothetical, in_window, n_loci, chroms, chunk_size,
            random_state, dtype, store_dtype, overwrite, device):
     "Model, loci and parameters of a run; prepares the directory. Returns `(params, loci, n_skipped)`."
@@ -278,7 +278,7 @@ def _version():
     from meme_nb import __version__
     return __version__
 
-# %% ../nbs/15_runs.ipynb #8fcbb0a1
+# %% ../nbs/15_runs.ipynb #4e68de96
 def _compute(model, p, loci, out, fasta, chunks, batch_size, desc, verbose):
     "Compute and write `chunks`; return (computed, n_warned)."
     fn = dict(predict=_predict_chunk, attribute=_attribute_chunk, ism=_ism_chunk)[p['command']]
@@ -297,7 +297,7 @@ def _compute(model, p, loci, out, fasta, chunks, batch_size, desc, verbose):
     bar.close()
     return computed, n_warned
 
-# %% ../nbs/15_runs.ipynb #8c1bd044
+# %% ../nbs/15_runs.ipynb #fe797103
 def run(command:str, # 'predict', 'attribute' or 'ism'
         model, # an nn.Module, or a model spec as for `meme-nb report` ('pretrained:NAME', TorchScript file, 'module:factory')
         fasta, # genome FASTA (indexed by pyfaidx)
@@ -347,7 +347,7 @@ def run(command:str, # 'predict', 'attribute' or 'ism'
     finally: dd.close()
     return RunSummary(Path(out), p['n_loci_run'], n_skipped, p['n_chunks'], computed, reused, warned, time.time() - t0)
 
-# %% ../nbs/15_runs.ipynb #50629bb9
+# %% ../nbs/15_runs.ipynb #f87a9ddf
 class _Projected:
     "Lazy `hypothetical * ohe`: slices like an array along the loci axis."
     def __init__(self, hyp, ohe): self.hyp, self.ohe, self.shape, self.dtype = hyp, ohe, hyp.shape, hyp.dtype
@@ -398,7 +398,7 @@ def open_run(out, # a run directory written by `run` / `meme-nb predict|attribut
     "Open a run directory for reading: the loci table, parameters and lazily sliced arrays."
     return Run(out)
 
-# %% ../nbs/15_runs.ipynb #fc26cc9c
+# %% ../nbs/15_runs.ipynb #84d84fa6
 def _stream_npz(path, arr, chunk_size):
     "Write `arr` (sliceable, with shape/dtype) as `arr_0` of an uncompressed .npz, one chunk of rows at a time."
     dtype = np.dtype(str(arr.dtype)) if not isinstance(arr.dtype, np.dtype) else arr.dtype
@@ -419,7 +419,7 @@ class _Float32:
     def __init__(self, a): self.a, self.shape, self.dtype = a, a.shape, np.dtype('float32')
     def __getitem__(self, idx): return np.asarray(self.a[idx], dtype=np.float32)
 
-# %% ../nbs/15_runs.ipynb #24514664
+# %% ../nbs/15_runs.ipynb #469a0f92
 def _nearest_segments(starts, L):
     "For windows of length L starting at `starts` on one chromosome: (order, seg_start, seg_end) of the bases each window owns."
     order = np.lexsort((np.arange(len(starts)), starts))
@@ -485,7 +485,7 @@ def export(out, # a complete run directory
     dest = Path(dest) if dest is not None else default
     return dict(modisco=_export_modisco, bigwig=_export_bigwig, tsv=_export_tsv)[to](r, dest)
 
-# %% ../nbs/15_runs.ipynb #b792de93
+# %% ../nbs/15_runs.ipynb #4d4abb21
 def status(out, # a run directory
           )->str: # a short human-readable report
     "How far a run directory is, and with which parameters it was started."
@@ -496,7 +496,7 @@ def status(out, # a run directory
     lines += [f"  {k}: {p[k]}" for k in ('fasta', 'bed', 'model_hash', 'in_window', 'chunk_size', 'target', 'n_shuffles', 'hypothetical', 'random_state', 'dtype', 'store_dtype') if p.get(k) is not None]
     return '\n'.join(lines)
 
-# %% ../nbs/15_runs.ipynb #6bc9340c
+# %% ../nbs/15_runs.ipynb #496bfd00
 def _shard(text):
     "Parse 'I/N'."
     try: i, n = (int(x) for x in str(text).split('/'))
