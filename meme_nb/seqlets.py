@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/seqlets.html.md"""
 # %% auto #0
 __all__ = ['recursive_seqlets', 'tfmodisco_seqlets']
 
-# %% ../nbs/08_seqlets.ipynb #6165447d
+# %% ../nbs/08_seqlets.ipynb #4a4e21c9
 import math
 from numbers import Real
 
@@ -17,7 +17,7 @@ import torch
 
 from .utils import _describe, _validate_int
 
-# %% ../nbs/08_seqlets.ipynb #ba1d1a73
+# %% ../nbs/08_seqlets.ipynb #2231bbf8
 def _attr_matrix(X, name='X', allow_3d=False):
     "Validate `X` (tensor or array, `(n, L)`; `(n, A, L)` summed over A when `allow_3d`) and return it as a float numpy array."
     if isinstance(X, torch.Tensor): X = X.detach().cpu().numpy()
@@ -42,18 +42,21 @@ def _validate_frac(v, name, low_open=True):
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1]; got {v}")
     return v
 
-# %% ../nbs/08_seqlets.ipynb #089a5d89
-def _discretize(X, n_bins):
+# %% ../nbs/08_seqlets.ipynb #f5d399a4
+def _discretize(X, n_bins, chunk=1 << 16):
     "Bin index of every value of `X` (equal-width bins over [min, max]) and the bin histogram as probabilities."
     lo, hi = float(X.min()), float(X.max())
     width = (hi - lo) / (n_bins - 1) if hi > lo else math.inf   # the reference's bin width
-    B, counts = np.empty(X.shape, np.int16 if n_bins <= 2**15 else np.int32), np.zeros(n_bins, np.int64)
-    step = max(1, 2**20 // X.shape[1])
-    for i in range(0, len(X), step):
-        t = X[i:i + step].astype(np.float64); t -= lo; t /= width   # divide (not multiply by 1/width): the reference's rounding
-        B[i:i + step] = np.minimum(t, n_bins - 1, out=t)   # truncation = floor, values are >= 0
-        counts += np.bincount(B[i:i + step].ravel(), minlength=n_bins)
-    return B, counts / B.size
+    flat = X.reshape(-1)
+    B, counts = np.empty(flat.shape, np.int16 if n_bins <= 2**15 else np.int32), np.zeros(n_bins, np.int64)
+    t = np.empty(min(chunk, len(flat)))   # cache-sized float64 scratch, reused
+    for i in range(0, len(flat), chunk):
+        x = t[:len(flat[i:i + chunk])]
+        np.subtract(flat[i:i + chunk], lo, out=x, dtype=np.float64)
+        x /= width   # divide (not multiply by 1/width): the reference's rounding
+        B[i:i + chunk] = np.minimum(x, n_bins - 1, out=x)   # truncation = floor, values are >= 0
+        counts += np.bincount(B[i:i + chunk], minlength=n_bins)
+    return B.reshape(X.shape), counts / B.size
 
 class _NullTails:
     "Survival functions `sf(l)[s] = P(sum of l draws >= s)`, built by repeated direct convolution as far as asked."
@@ -67,25 +70,26 @@ class _NullTails:
         "Smallest binned sum of length `l` whose p-value is below `threshold` (`len(sf)` when none is)."
         return int(np.searchsorted(-self.sf(l), -threshold, side='right'))
 
-# %% ../nbs/08_seqlets.ipynb #9ec8e96c
+# %% ../nbs/08_seqlets.ipynb #0f93b3fc
 def _recursive_candidates(B, cut, min_len, max_len):
-    "Spans whose every sub-span of length >= `min_len` is significant (`cut(l)`: smallest significant binned sum): flat starts, lengths, binned sums, left parents."
+    "Spans whose every sub-span of length >= `min_len` is significant (`cut(l)`: smallest significant binned sum): flat starts, lengths, binned sums, left parents, leading-window sums."
     n, L = B.shape; W = L - min_len + 1
-    S = B[:, :W].astype(np.int32)
+    S = B[:, :W].astype(np.int16 if min_len * int(B.max()) < 2**15 else np.int32)   # half the memory traffic when it fits
     for j in range(1, min_len): S += B[:, j:j + W]
-    e, s = np.nonzero(S >= cut(min_len))
-    F, S, Bf = e * L + s, S[e, s], B.ravel()
-    out, base = [(F, np.full(len(F), min_len), S, np.full(len(F), -1))], 0
+    k = np.flatnonzero(S >= cut(min_len))
+    e, s = np.divmod(k, W)
+    F, S, Bf = e * L + s, S.ravel()[k].astype(np.int32), B.ravel()
+    out, base = [(F, np.full(len(F), min_len), S, np.full(len(F), -1), S)], 0
     for l in range(min_len + 1, min(max_len, L) + 1):
         idx = np.flatnonzero(np.diff(F) == 1)   # both (l-1)-sub-spans are candidates
         S = S[idx] + Bf[F[idx] + l - 1]; keep = S >= cut(l)
         if not keep.any(): break
         idx, S = idx[keep], S[keep]; F = F[idx]
-        out.append((F, np.full(len(F), l), S, base + idx))
+        out.append((F, np.full(len(F), l), S, base + idx, out[-1][4][idx]))   # leading window: the left parent's
         base += len(out[-2][0])
     return tuple(np.concatenate(a) for a in zip(*out))
 
-# %% ../nbs/08_seqlets.ipynb #0c709f0b
+# %% ../nbs/08_seqlets.ipynb #56220432
 def _overlaps(starts, lengths, ws, wl):
     "Whether each span `[starts, starts+lengths)` overlaps one of the non-overlapping spans `[ws, ws+wl)`."
     o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
@@ -110,10 +114,11 @@ def _greedy_spans(starts, lengths, keys, parent=None):
             p = parent[alive & (parent >= 0)]; ext[p] = True; ext[p + 1] = True
         w = _round_winners(starts, lengths, keys, np.flatnonzero(alive & ~ext[:-1]))
         kept.append(w)
-        alive &= ~_overlaps(starts, lengths, starts[w], lengths[w])
+        live = np.flatnonzero(alive)   # only live candidates can still be blocked
+        alive[live[_overlaps(starts[live], lengths[live], starts[w], lengths[w])]] = False
     return np.concatenate(kept) if kept else np.zeros(0, np.int64)
 
-# %% ../nbs/08_seqlets.ipynb #1c21055c
+# %% ../nbs/08_seqlets.ipynb #81ada6d0
 _SEQLET_COLUMNS = ('example_idx', 'start', 'end', 'attribution', 'p-value')
 
 def _span_sums(X, e, st, en):
@@ -136,12 +141,6 @@ def _seqlet_keys(l, S1, S, max_len):
     keys = np.empty(n, np.int64); keys[np.lexsort((np.arange(n), -S, -S1, -l))] = np.arange(n)
     return keys
 
-def _leading_sums(Bf, F, min_len):
-    "Binned sum of the first `min_len` positions of each candidate (flat starts `F` into the flattened bins `Bf`)."
-    S1 = Bf[F].astype(np.int64)
-    for j in range(1, min_len): S1 += Bf[F + j]
-    return S1
-
 def _check_lengths(min_seqlet_len, max_seqlet_len, L):
     "Validate the seqlet length range against the sequence length `L`."
     min_seqlet_len = _validate_int(min_seqlet_len, 'min_seqlet_len', 1, L)
@@ -150,7 +149,7 @@ def _check_lengths(min_seqlet_len, max_seqlet_len, L):
         raise ValueError(f"max_seqlet_len must be >= min_seqlet_len ({min_seqlet_len}); got {max_seqlet_len}")
     return min_seqlet_len, min(max_seqlet_len, L)
 
-# %% ../nbs/08_seqlets.ipynb #cee73747
+# %% ../nbs/08_seqlets.ipynb #57c39ed5
 def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array
                       threshold:float=0.01, # p-value a span and all of its sub-spans must be below, in (0, 1]
                       min_seqlet_len:int=4, # shortest seqlet core, and shortest sub-span tested
@@ -179,13 +178,13 @@ def _call_recursive(B, null, threshold, min_len, max_len):
     "Kept cores over blocks of examples: example index, start, length, p-value."
     n, L = B.shape; step = max(1, 2**21 // L); res = [(np.zeros(0, np.int64),) * 3 + (np.zeros(0),)]
     for i in range(0, n, step):
-        F, l, S, parent = _recursive_candidates(B[i:i + step], lambda l: null.cut(l, threshold), min_len, max_len)
+        F, l, S, parent, S1 = _recursive_candidates(B[i:i + step], lambda l: null.cut(l, threshold), min_len, max_len)
         if len(F) == 0: continue
-        k = _greedy_spans(F, l, _seqlet_keys(l, _leading_sums(B[i:i + step].ravel(), F, min_len), S, max_len), parent)
+        k = _greedy_spans(F, l, _seqlet_keys(l, S1, S, max_len), parent)
         res.append((F[k] // L + i, F[k] % L, l[k], _p_values(null, l[k], S[k])))
     return tuple(np.concatenate(a) for a in zip(*res))
 
-# %% ../nbs/08_seqlets.ipynb #1dc40dfd
+# %% ../nbs/08_seqlets.ipynb #fda26e82
 def _pava(y, w):
     "Weighted isotonic (non-decreasing) least-squares fit of `y` by pool-adjacent-violators."
     vals, wts, sizes = [], [], []
@@ -197,7 +196,7 @@ def _pava(y, w):
             vals[-2:], wts[-2:], sizes[-2:] = [v], [wv], [sizes[-2] + sizes[-1]]
     return np.repeat(vals, sizes)
 
-# %% ../nbs/08_seqlets.ipynb #7ecb855b
+# %% ../nbs/08_seqlets.ipynb #525d3266
 def _laplace_scale(mag):
     "Scale of a zero-centred Laplace tail from magnitudes: median / ln 2 (inf when there are none)."
     return float(np.median(mag)) / math.log(2) if len(mag) else math.inf
@@ -216,7 +215,7 @@ def _fdr_threshold(mag, target_fdr, n_bins=200):
     i = 0 if len(ok) == 0 else ok[-1] + 1
     return math.inf if i >= len(obs) else float(edges[i])
 
-# %% ../nbs/08_seqlets.ipynb #76366eb6
+# %% ../nbs/08_seqlets.ipynb #8255e8fd
 def _window_sums(x, window_size, flank):
     "Signed sums over every window whose flanked span fits: (n, L - window_size - 2*flank + 1), float64."
     C = np.zeros((len(x), x.shape[1] + 1)); np.cumsum(x, axis=1, dtype=np.float64, out=C[:, 1:])
@@ -245,7 +244,7 @@ def _check_tfmodisco_args(L, window_size, flank, target_fdr, min_frac, max_frac)
         raise ValueError(f"max_passing_windows_frac must be >= min_passing_windows_frac ({min_frac}); got {max_frac}")
     return window_size, flank, target_fdr, min_frac, max_frac
 
-# %% ../nbs/08_seqlets.ipynb #23a92cd9
+# %% ../nbs/08_seqlets.ipynb #20ef6014
 def tfmodisco_seqlets(X_attr, # attributions, (n, length) sums or (n, len(alphabet), length) summed over dim 1
                       window_size:int=21, # width of the core window whose sum is scored
                       flank:int=10, # positions added on each side of the core; 0 gives core-only seqlets
