@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/seqlets.html.md"""
 # %% auto #0
 __all__ = ['recursive_seqlets', 'tfmodisco_seqlets']
 
-# %% ../nbs/08_seqlets.ipynb #4a4e21c9
+# %% ../nbs/08_seqlets.ipynb #101c4d8f
 import math
 from numbers import Real
 
@@ -17,7 +17,7 @@ import torch
 
 from .utils import _describe, _validate_int
 
-# %% ../nbs/08_seqlets.ipynb #2231bbf8
+# %% ../nbs/08_seqlets.ipynb #e3128a88
 def _attr_matrix(X, name='X', allow_3d=False):
     "Validate `X` (tensor or array, `(n, L)`; `(n, A, L)` summed over A when `allow_3d`) and return it as a float numpy array."
     if isinstance(X, torch.Tensor): X = X.detach().cpu().numpy()
@@ -42,10 +42,10 @@ def _validate_frac(v, name, low_open=True):
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1]; got {v}")
     return v
 
-# %% ../nbs/08_seqlets.ipynb #f5d399a4
-def _discretize(X, n_bins, chunk=1 << 16):
-    "Bin index of every value of `X` (equal-width bins over [min, max]) and the bin histogram as probabilities."
-    lo, hi = float(X.min()), float(X.max())
+# %% ../nbs/08_seqlets.ipynb #a3556245
+def _discretize(X, n_bins, lo=None, hi=None, chunk=1 << 16):
+    "Bin index of every value of `X` (equal-width bins over [min, max], or over a given [lo, hi] with values clipped into it) and the bin histogram as probabilities."
+    lo, hi = float(X.min()) if lo is None else lo, float(X.max()) if hi is None else hi
     width = (hi - lo) / (n_bins - 1) if hi > lo else math.inf   # the reference's bin width
     flat = X.reshape(-1)
     B, counts = np.empty(flat.shape, np.int16 if n_bins <= 2**15 else np.int32), np.zeros(n_bins, np.int64)
@@ -54,7 +54,7 @@ def _discretize(X, n_bins, chunk=1 << 16):
         x = t[:len(flat[i:i + chunk])]
         np.subtract(flat[i:i + chunk], lo, out=x, dtype=np.float64)
         x /= width   # divide (not multiply by 1/width): the reference's rounding
-        B[i:i + chunk] = np.minimum(x, n_bins - 1, out=x)   # truncation = floor, values are >= 0
+        B[i:i + chunk] = np.clip(x, 0, n_bins - 1, out=x)   # truncation = floor, values are >= 0
         counts += np.bincount(B[i:i + chunk], minlength=n_bins)
     return B.reshape(X.shape), counts / B.size
 
@@ -70,7 +70,7 @@ class _NullTails:
         "Smallest binned sum of length `l` whose p-value is below `threshold` (`len(sf)` when none is)."
         return int(np.searchsorted(-self.sf(l), -threshold, side='right'))
 
-# %% ../nbs/08_seqlets.ipynb #0f93b3fc
+# %% ../nbs/08_seqlets.ipynb #b4c271eb
 def _recursive_candidates(B, cut, min_len, max_len):
     "Spans whose every sub-span of length >= `min_len` is significant (`cut(l)`: smallest significant binned sum): flat starts, lengths, binned sums, left parents, leading-window sums."
     n, L = B.shape; W = L - min_len + 1
@@ -89,7 +89,7 @@ def _recursive_candidates(B, cut, min_len, max_len):
         base += len(out[-2][0])
     return tuple(np.concatenate(a) for a in zip(*out))
 
-# %% ../nbs/08_seqlets.ipynb #56220432
+# %% ../nbs/08_seqlets.ipynb #875f50ee
 def _overlaps(starts, lengths, ws, wl):
     "Whether each span `[starts, starts+lengths)` overlaps one of the non-overlapping spans `[ws, ws+wl)`."
     o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
@@ -118,7 +118,7 @@ def _greedy_spans(starts, lengths, keys, parent=None):
         alive[live[_overlaps(starts[live], lengths[live], starts[w], lengths[w])]] = False
     return np.concatenate(kept) if kept else np.zeros(0, np.int64)
 
-# %% ../nbs/08_seqlets.ipynb #81ada6d0
+# %% ../nbs/08_seqlets.ipynb #967db294
 _SEQLET_COLUMNS = ('example_idx', 'start', 'end', 'attribution', 'p-value')
 
 def _span_sums(X, e, st, en):
@@ -149,24 +149,58 @@ def _check_lengths(min_seqlet_len, max_seqlet_len, L):
         raise ValueError(f"max_seqlet_len must be >= min_seqlet_len ({min_seqlet_len}); got {max_seqlet_len}")
     return min_seqlet_len, min(max_seqlet_len, L)
 
-# %% ../nbs/08_seqlets.ipynb #57c39ed5
+# %% ../nbs/08_seqlets.ipynb #5d2ad908
 def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array
                       threshold:float=0.01, # p-value a span and all of its sub-spans must be below, in (0, 1]
                       min_seqlet_len:int=4, # shortest seqlet core, and shortest sub-span tested
                       max_seqlet_len:int=25, # longest seqlet core
                       additional_flanks:int=0, # positions added on each side of each core (clipped to the sequence)
                       n_bins:int=1000, # bins used to discretize the attributions for the null distribution
-                     )->pd.DataFrame: # one row per seqlet: example_idx, start, end (exclusive), attribution, p-value; sorted by p-value
-    "Call positive seqlets: spans whose every sub-span of length >= `min_seqlet_len` has a p-value below `threshold`."
+                      X_control=None, # control attribution sums (e.g. of shuffled sequences), (n_control, length): sets the p-value cut for `target_fdr`
+                      target_fdr:float=None, # with `X_control`: the estimated false discovery rate to reach (None: 0.1)
+                      sign:str='positive', # 'positive' (high attribution), 'negative' (low) or 'both'; not 'positive' adds a `sign` column
+                     )->pd.DataFrame: # one row per seqlet: example_idx, start, end (exclusive), attribution, p-value (, sign); sorted by p-value
+    "Call seqlets: spans whose every sub-span of length >= `min_seqlet_len` has a p-value below `threshold`."
     X = _attr_matrix(X)
     threshold = _validate_frac(threshold, 'threshold')
     min_len, max_len = _check_lengths(min_seqlet_len, max_seqlet_len, X.shape[1])
-    flanks = _validate_int(additional_flanks, 'additional_flanks', 0)
-    B, pmf = _discretize(X, _validate_int(n_bins, 'n_bins', 2))
-    e, s, l, p = _call_recursive(B, _NullTails(pmf), threshold, min_len, max_len)
+    flanks, n_bins = _validate_int(additional_flanks, 'additional_flanks', 0), _validate_int(n_bins, 'n_bins', 2)
+    Xc, fdr, signs = _check_fdr_sign(X, X_control, target_fdr, sign)
+    parts = [_call_sign(X, Xc, g, threshold, min_len, max_len, n_bins, fdr) for g in signs]
+    e, s, l, p, g = (np.concatenate(a) for a in zip(*parts))
     st, en = np.maximum(s - flanks, 0), np.minimum(s + l + flanks, X.shape[1])
     cols = dict(zip(_SEQLET_COLUMNS, (e, st, en, _span_sums(X, e, st, en), p)))
+    if sign != 'positive': cols['sign'] = g
     return _seqlet_frame(cols, ('p-value', 'example_idx', 'start'), (True, True, True))
+
+def _check_fdr_sign(X, X_control, target_fdr, sign):
+    "Validate the control track, the FDR target and the sign; return the control matrix (or None), the FDR and the signs to call."
+    if sign not in ('positive', 'negative', 'both'): raise ValueError(f"sign must be 'positive', 'negative' or 'both'; got {sign!r}")
+    signs = {'positive': (1,), 'negative': (-1,), 'both': (1, -1)}[sign]
+    if X_control is None:
+        if target_fdr is not None: raise ValueError("target_fdr needs X_control (control attributions to estimate false discoveries from); got X_control=None")
+        return None, None, signs
+    Xc = _attr_matrix(X_control, 'X_control')
+    if Xc.shape[1] != X.shape[1]: raise ValueError(f"X_control must have the length of X ({X.shape[1]}); got shape {Xc.shape}")
+    return Xc, _validate_frac(0.1 if target_fdr is None else target_fdr, 'target_fdr'), signs
+
+def _call_sign(X, Xc, g, threshold, min_len, max_len, n_bins, fdr):
+    "Kept cores of the track `g * X` (g = 1 or -1): example, start, length, p-value, sign; cut at the FDR estimated from `Xc` when given."
+    B, pmf = _discretize(g * X, n_bins)
+    null = _NullTails(pmf)
+    e, s, l, p = _call_recursive(B, null, threshold, min_len, max_len)
+    if Xc is not None:
+        Bc, _ = _discretize(g * Xc, n_bins, lo=float((g * X).min()), hi=float((g * X).max()))   # the control in X's bins
+        keep = p <= _fdr_cut(p, _call_recursive(Bc, null, threshold, min_len, max_len)[3], X.size / Xc.size, fdr)
+        e, s, l, p = e[keep], s[keep], l[keep], p[keep]
+    return e, s, l, p, np.full(len(e), g)
+
+def _fdr_cut(p, p_control, scale, target_fdr):
+    "Largest p-value `t` among `p` whose estimated FDR, scale * #(p_control <= t) / #(p <= t), is at most `target_fdr` (-1: none)."
+    ps, pc = np.sort(p), np.sort(p_control)
+    fdr = scale * np.searchsorted(pc, ps, side='right') / np.searchsorted(ps, ps, side='right')
+    ok = np.flatnonzero(fdr <= target_fdr)
+    return ps[ok[-1]] if len(ok) else -1.0
 
 def _p_values(null, l, S):
     "p-value of every kept core from its length and binned sum."
@@ -184,7 +218,7 @@ def _call_recursive(B, null, threshold, min_len, max_len):
         res.append((F[k] // L + i, F[k] % L, l[k], _p_values(null, l[k], S[k])))
     return tuple(np.concatenate(a) for a in zip(*res))
 
-# %% ../nbs/08_seqlets.ipynb #fda26e82
+# %% ../nbs/08_seqlets.ipynb #8b6688b8
 def _pava(y, w):
     "Weighted isotonic (non-decreasing) least-squares fit of `y` by pool-adjacent-violators."
     vals, wts, sizes = [], [], []
@@ -196,7 +230,7 @@ def _pava(y, w):
             vals[-2:], wts[-2:], sizes[-2:] = [v], [wv], [sizes[-2] + sizes[-1]]
     return np.repeat(vals, sizes)
 
-# %% ../nbs/08_seqlets.ipynb #525d3266
+# %% ../nbs/08_seqlets.ipynb #c2b1502f
 def _laplace_scale(mag):
     "Scale of a zero-centred Laplace tail from magnitudes: median / ln 2 (inf when there are none)."
     return float(np.median(mag)) / math.log(2) if len(mag) else math.inf
@@ -215,7 +249,7 @@ def _fdr_threshold(mag, target_fdr, n_bins=200):
     i = 0 if len(ok) == 0 else ok[-1] + 1
     return math.inf if i >= len(obs) else float(edges[i])
 
-# %% ../nbs/08_seqlets.ipynb #8255e8fd
+# %% ../nbs/08_seqlets.ipynb #bf72a75b
 def _window_sums(x, window_size, flank):
     "Signed sums over every window whose flanked span fits: (n, L - window_size - 2*flank + 1), float64."
     C = np.zeros((len(x), x.shape[1] + 1)); np.cumsum(x, axis=1, dtype=np.float64, out=C[:, 1:])
@@ -244,7 +278,7 @@ def _check_tfmodisco_args(L, window_size, flank, target_fdr, min_frac, max_frac)
         raise ValueError(f"max_passing_windows_frac must be >= min_passing_windows_frac ({min_frac}); got {max_frac}")
     return window_size, flank, target_fdr, min_frac, max_frac
 
-# %% ../nbs/08_seqlets.ipynb #20ef6014
+# %% ../nbs/08_seqlets.ipynb #378ea387
 def tfmodisco_seqlets(X_attr, # attributions, (n, length) sums or (n, len(alphabet), length) summed over dim 1
                       window_size:int=21, # width of the core window whose sum is scored
                       flank:int=10, # positions added on each side of the core; 0 gives core-only seqlets
