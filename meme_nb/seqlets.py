@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/seqlets.html.md"""
 # %% auto #0
 __all__ = ['recursive_seqlets', 'tfmodisco_seqlets']
 
-# %% ../nbs/08_seqlets.ipynb #c3bd8ab0
+# %% ../nbs/08_seqlets.ipynb #ce4f6d7b
 import math
 from numbers import Real
 
@@ -17,7 +17,7 @@ import torch
 
 from .utils import _describe, _validate_int
 
-# %% ../nbs/08_seqlets.ipynb #61d7c97a
+# %% ../nbs/08_seqlets.ipynb #03e659b2
 def _attr_matrix(X, name='X', allow_3d=False):
     "Validate `X` (tensor or array, `(n, L)`; `(n, A, L)` summed over A when `allow_3d`) and return it as a float numpy array."
     if isinstance(X, torch.Tensor): X = X.detach().cpu().numpy()
@@ -42,7 +42,7 @@ def _validate_frac(v, name, low_open=True):
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1]; got {v}")
     return v
 
-# %% ../nbs/08_seqlets.ipynb #a1b424ca
+# %% ../nbs/08_seqlets.ipynb #d0d8f576
 def _discretize(X, n_bins, lo=None, hi=None, chunk=1 << 16):
     "Bin index of every value of `X` (equal-width bins over [min, max], or over a given [lo, hi] with values clipped into it) and the bin histogram as probabilities."
     lo, hi = float(X.min()) if lo is None else lo, float(X.max()) if hi is None else hi
@@ -70,7 +70,7 @@ class _NullTails:
         "Smallest binned sum of length `l` whose p-value is below `threshold` (`len(sf)` when none is)."
         return int(np.searchsorted(-self.sf(l), -threshold, side='right'))
 
-# %% ../nbs/08_seqlets.ipynb #2db2298e
+# %% ../nbs/08_seqlets.ipynb #dde8dd9a
 def _recursive_candidates(B, cut, min_len, max_len):
     "Spans whose every sub-span of length >= `min_len` is significant (`cut(l)`: smallest significant binned sum): flat starts, lengths, binned sums, left parents, leading-window sums."
     n, L = B.shape; W = L - min_len + 1
@@ -89,7 +89,7 @@ def _recursive_candidates(B, cut, min_len, max_len):
         base += len(out[-2][0])
     return tuple(np.concatenate(a) for a in zip(*out))
 
-# %% ../nbs/08_seqlets.ipynb #fb3b236b
+# %% ../nbs/08_seqlets.ipynb #2a25741c
 def _overlaps(starts, lengths, ws, wl):
     "Whether each span `[starts, starts+lengths)` overlaps one of the non-overlapping spans `[ws, ws+wl)`."
     o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
@@ -118,7 +118,7 @@ def _greedy_spans(starts, lengths, keys, parent=None):
         alive[live[_overlaps(starts[live], lengths[live], starts[w], lengths[w])]] = False
     return np.concatenate(kept) if kept else np.zeros(0, np.int64)
 
-# %% ../nbs/08_seqlets.ipynb #f52645dd
+# %% ../nbs/08_seqlets.ipynb #41eddf42
 _SEQLET_COLUMNS = ('example_idx', 'start', 'end', 'attribution', 'p-value')
 
 def _span_sums(X, e, st, en):
@@ -149,7 +149,7 @@ def _check_lengths(min_seqlet_len, max_seqlet_len, L):
         raise ValueError(f"max_seqlet_len must be >= min_seqlet_len ({min_seqlet_len}); got {max_seqlet_len}")
     return min_seqlet_len, min(max_seqlet_len, L)
 
-# %% ../nbs/08_seqlets.ipynb #92f25905
+# %% ../nbs/08_seqlets.ipynb #fe09f24f
 def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array
                       threshold:float=0.01, # p-value a span and all of its sub-spans must be below, in (0, 1]
                       min_seqlet_len:int=4, # shortest seqlet core, and shortest sub-span tested
@@ -218,7 +218,7 @@ def _call_recursive(B, null, threshold, min_len, max_len):
         res.append((F[k] // L + i, F[k] % L, l[k], _p_values(null, l[k], S[k])))
     return tuple(np.concatenate(a) for a in zip(*res))
 
-# %% ../nbs/08_seqlets.ipynb #1d85c38c
+# %% ../nbs/08_seqlets.ipynb #1adaf6fd
 def _pava(y, w):
     "Weighted isotonic (non-decreasing) least-squares fit of `y` by pool-adjacent-violators."
     vals, wts, sizes = [], [], []
@@ -230,7 +230,7 @@ def _pava(y, w):
             vals[-2:], wts[-2:], sizes[-2:] = [v], [wv], [sizes[-2] + sizes[-1]]
     return np.repeat(vals, sizes)
 
-# %% ../nbs/08_seqlets.ipynb #89a1ff4d
+# %% ../nbs/08_seqlets.ipynb #245c4d6e
 def _laplace_scale(mag):
     "Scale of a zero-centred Laplace tail from magnitudes: median / ln 2 (inf when there are none)."
     return float(np.median(mag)) / math.log(2) if len(mag) else math.inf
@@ -249,7 +249,7 @@ def _fdr_threshold(mag, target_fdr, n_bins=200):
     i = 0 if len(ok) == 0 else ok[-1] + 1
     return math.inf if i >= len(obs) else float(edges[i])
 
-# %% ../nbs/08_seqlets.ipynb #5748c34c
+# %% ../nbs/08_seqlets.ipynb #9e94aa8e
 def _window_sums(x, window_size, flank):
     "Signed sums over every window whose flanked span fits: (n, L - window_size - 2*flank + 1), float64."
     C = np.zeros((len(x), x.shape[1] + 1)); np.cumsum(x, axis=1, dtype=np.float64, out=C[:, 1:])
@@ -278,7 +278,7 @@ def _check_tfmodisco_args(L, window_size, flank, target_fdr, min_frac, max_frac)
         raise ValueError(f"max_passing_windows_frac must be >= min_passing_windows_frac ({min_frac}); got {max_frac}")
     return window_size, flank, target_fdr, min_frac, max_frac
 
-# %% ../nbs/08_seqlets.ipynb #ca54bc54
+# %% ../nbs/08_seqlets.ipynb #e25e92db
 def tfmodisco_seqlets(X_attr, # attributions, (n, length) sums or (n, len(alphabet), length) summed over dim 1
                       window_size:int=21, # width of the core window whose sum is scored
                       flank:int=10, # positions added on each side of the core; 0 gives core-only seqlets
