@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/seqlets.html.md"""
 # %% auto #0
 __all__ = ['recursive_seqlets', 'tfmodisco_seqlets']
 
-# %% ../nbs/08_seqlets.ipynb #ce4f6d7b
+# %% ../nbs/08_seqlets.ipynb #8ddca510
 import math
 from numbers import Real
 
@@ -17,7 +17,7 @@ import torch
 
 from .utils import _describe, _validate_int
 
-# %% ../nbs/08_seqlets.ipynb #03e659b2
+# %% ../nbs/08_seqlets.ipynb #665daf25
 def _attr_matrix(X, name='X', allow_3d=False):
     "Validate `X` (tensor or array, `(n, L)`; `(n, A, L)` summed over A when `allow_3d`) and return it as a float numpy array."
     if isinstance(X, torch.Tensor): X = X.detach().cpu().numpy()
@@ -42,7 +42,34 @@ def _validate_frac(v, name, low_open=True):
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1]; got {v}")
     return v
 
-# %% ../nbs/08_seqlets.ipynb #d0d8f576
+# %% ../nbs/08_seqlets.ipynb #808f419a
+def _is_stream(X):
+    "Whether `X` is an iterable of `(X_ohe, X_attr)` chunks rather than one matrix (a nested list of numbers is not)."
+    if isinstance(X, (torch.Tensor, np.ndarray, str, bytes)): return False
+    if isinstance(X, (list, tuple)):
+        return len(X) > 0 and isinstance(X[0], (tuple, list)) and len(X[0]) == 2 and isinstance(X[0][1], (torch.Tensor, np.ndarray))
+    return hasattr(X, '__iter__')
+
+def _chunk_sums(c, j):
+    "Attribution sums `(n, L)` of the chunk `c = (X_ohe, X_attr)`, the `j`-th."
+    if not (isinstance(c, (tuple, list)) and len(c) == 2):
+        raise TypeError(f"chunk {j} must be a pair (X_ohe, X_attr); got {_describe(c)}")
+    Xo, A = (x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x for x in c)
+    if isinstance(A, np.ndarray) and A.ndim == 3:
+        if not isinstance(Xo, np.ndarray) or Xo.shape != A.shape:
+            raise ValueError(f"chunk {j}: X_ohe must have the shape of X_attr {A.shape}; got {_describe(Xo)}")
+        A = np.einsum('nal,nal->nl', A, Xo, dtype=np.float64)
+    return _attr_matrix(A, f"chunk {j} X_attr")
+
+class _Chunks:
+    "Attribution sums of a chunked run, re-iterable (each pass reads the source again)."
+    def __init__(self, source):
+        if iter(source) is source:
+            raise TypeError("X is a one-shot iterator of chunks; recursive_seqlets reads the chunks three times: pass a list or a re-iterable reader (e.g. the run reader)")
+        self.source = source
+    def __iter__(self): return (_chunk_sums(c, j) for j, c in enumerate(self.source))
+
+# %% ../nbs/08_seqlets.ipynb #701dc397
 def _discretize(X, n_bins, lo=None, hi=None, chunk=1 << 16):
     "Bin index of every value of `X` (equal-width bins over [min, max], or over a given [lo, hi] with values clipped into it) and the bin histogram as probabilities."
     lo, hi = float(X.min()) if lo is None else lo, float(X.max()) if hi is None else hi
@@ -70,7 +97,7 @@ class _NullTails:
         "Smallest binned sum of length `l` whose p-value is below `threshold` (`len(sf)` when none is)."
         return int(np.searchsorted(-self.sf(l), -threshold, side='right'))
 
-# %% ../nbs/08_seqlets.ipynb #dde8dd9a
+# %% ../nbs/08_seqlets.ipynb #e405f2bc
 def _recursive_candidates(B, cut, min_len, max_len):
     "Spans whose every sub-span of length >= `min_len` is significant (`cut(l)`: smallest significant binned sum): flat starts, lengths, binned sums, left parents, leading-window sums."
     n, L = B.shape; W = L - min_len + 1
@@ -89,7 +116,7 @@ def _recursive_candidates(B, cut, min_len, max_len):
         base += len(out[-2][0])
     return tuple(np.concatenate(a) for a in zip(*out))
 
-# %% ../nbs/08_seqlets.ipynb #2a25741c
+# %% ../nbs/08_seqlets.ipynb #54d1a438
 def _overlaps(starts, lengths, ws, wl):
     "Whether each span `[starts, starts+lengths)` overlaps one of the non-overlapping spans `[ws, ws+wl)`."
     o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
@@ -118,7 +145,7 @@ def _greedy_spans(starts, lengths, keys, parent=None):
         alive[live[_overlaps(starts[live], lengths[live], starts[w], lengths[w])]] = False
     return np.concatenate(kept) if kept else np.zeros(0, np.int64)
 
-# %% ../nbs/08_seqlets.ipynb #41eddf42
+# %% ../nbs/08_seqlets.ipynb #714bc3f7
 _SEQLET_COLUMNS = ('example_idx', 'start', 'end', 'attribution', 'p-value')
 
 def _span_sums(X, e, st, en):
@@ -149,8 +176,8 @@ def _check_lengths(min_seqlet_len, max_seqlet_len, L):
         raise ValueError(f"max_seqlet_len must be >= min_seqlet_len ({min_seqlet_len}); got {max_seqlet_len}")
     return min_seqlet_len, min(max_seqlet_len, L)
 
-# %% ../nbs/08_seqlets.ipynb #fe09f24f
-def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array
+# %% ../nbs/08_seqlets.ipynb #6e24b822
+def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array; or a re-iterable of (X_ohe, X_attr) chunks
                       threshold:float=0.01, # p-value a span and all of its sub-spans must be below, in (0, 1]
                       min_seqlet_len:int=4, # shortest seqlet core, and shortest sub-span tested
                       max_seqlet_len:int=25, # longest seqlet core
@@ -161,19 +188,28 @@ def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy 
                       sign:str='positive', # 'positive' (high attribution), 'negative' (low) or 'both'; not 'positive' adds a `sign` column
                      )->pd.DataFrame: # one row per seqlet: example_idx, start, end (exclusive), attribution, p-value (, sign); sorted by p-value
     "Call seqlets: spans whose every sub-span of length >= `min_seqlet_len` has a p-value below `threshold`."
-    X = _attr_matrix(X)
+    chunks = _Chunks(X) if _is_stream(X) else [_attr_matrix(X)]
+    lo, hi, size, L = _scan(chunks)
     threshold = _validate_frac(threshold, 'threshold')
-    min_len, max_len = _check_lengths(min_seqlet_len, max_seqlet_len, X.shape[1])
+    min_len, max_len = _check_lengths(min_seqlet_len, max_seqlet_len, L)
     flanks, n_bins = _validate_int(additional_flanks, 'additional_flanks', 0), _validate_int(n_bins, 'n_bins', 2)
-    Xc, fdr, signs = _check_fdr_sign(X, X_control, target_fdr, sign)
-    parts = [_call_sign(X, Xc, g, threshold, min_len, max_len, n_bins, fdr) for g in signs]
-    e, s, l, p, g = (np.concatenate(a) for a in zip(*parts))
-    st, en = np.maximum(s - flanks, 0), np.minimum(s + l + flanks, X.shape[1])
-    cols = dict(zip(_SEQLET_COLUMNS, (e, st, en, _span_sums(X, e, st, en), p)))
-    if sign != 'positive': cols['sign'] = g
+    Xc, fdr, signs = _check_fdr_sign(L, X_control, target_fdr, sign)
+    rng = {1: (lo, hi), -1: (-hi, -lo)}
+    parts = [_call_sign(chunks, size, Xc, g, rng[g], threshold, min_len, max_len, n_bins, fdr, flanks) for g in signs]
+    cols = dict(zip(_SEQLET_COLUMNS + ('sign',), (np.concatenate(a) for a in zip(*parts))))
+    if sign == 'positive': del cols['sign']
     return _seqlet_frame(cols, ('p-value', 'example_idx', 'start'), (True, True, True))
 
-def _check_fdr_sign(X, X_control, target_fdr, sign):
+def _scan(chunks):
+    "One pass over the chunks: smallest and largest attribution, number of positions, sequence length (the same in every chunk)."
+    lo, hi, size, L = math.inf, -math.inf, 0, None
+    for c in chunks:
+        if L is not None and c.shape[1] != L: raise ValueError(f"every chunk must have length {L} like the first; got shape {c.shape}")
+        lo, hi, size, L = min(lo, float(c.min())), max(hi, float(c.max())), size + c.size, c.shape[1]
+    if L is None: raise ValueError("X must hold at least one chunk; got an empty iterable")
+    return lo, hi, size, L
+
+def _check_fdr_sign(L, X_control, target_fdr, sign):
     "Validate the control track, the FDR target and the sign; return the control matrix (or None), the FDR and the signs to call."
     if sign not in ('positive', 'negative', 'both'): raise ValueError(f"sign must be 'positive', 'negative' or 'both'; got {sign!r}")
     signs = {'positive': (1,), 'negative': (-1,), 'both': (1, -1)}[sign]
@@ -181,19 +217,26 @@ def _check_fdr_sign(X, X_control, target_fdr, sign):
         if target_fdr is not None: raise ValueError("target_fdr needs X_control (control attributions to estimate false discoveries from); got X_control=None")
         return None, None, signs
     Xc = _attr_matrix(X_control, 'X_control')
-    if Xc.shape[1] != X.shape[1]: raise ValueError(f"X_control must have the length of X ({X.shape[1]}); got shape {Xc.shape}")
+    if Xc.shape[1] != L: raise ValueError(f"X_control must have the length of X ({L}); got shape {Xc.shape}")
     return Xc, _validate_frac(0.1 if target_fdr is None else target_fdr, 'target_fdr'), signs
 
-def _call_sign(X, Xc, g, threshold, min_len, max_len, n_bins, fdr):
-    "Kept cores of the track `g * X` (g = 1 or -1): example, start, length, p-value, sign; cut at the FDR estimated from `Xc` when given."
-    B, pmf = _discretize(g * X, n_bins)
-    null = _NullTails(pmf)
-    e, s, l, p = _call_recursive(B, null, threshold, min_len, max_len)
+def _call_sign(chunks, size, Xc, g, rng, threshold, min_len, max_len, n_bins, fdr, flanks):
+    "Seqlets of the track `g * X` (g = 1 or -1), chunk by chunk with one null: example, start, end, attribution, p-value, sign."
+    signed = lambda c: c if g == 1 else -c
+    binned = [_discretize(signed(c), n_bins, *rng) for c in chunks] if isinstance(chunks, list) else None   # in memory: bin once
+    counts = sum(b[1] * b[0].size for b in binned) if binned else sum(_discretize(signed(c), n_bins, *rng)[1] * c.size for c in chunks)
+    null, res, off = _NullTails(counts / size), [], 0
+    for j, c in enumerate(chunks):
+        B = binned[j][0] if binned else _discretize(signed(c), n_bins, *rng)[0]
+        e, s, l, p = _call_recursive(B, null, threshold, min_len, max_len)
+        st, en = np.maximum(s - flanks, 0), np.minimum(s + l + flanks, c.shape[1])
+        res.append((e + off, st, en, _span_sums(c, e, st, en), p)); off += len(c)
+    e, st, en, a, p = (np.concatenate(x) for x in zip(*res))
     if Xc is not None:
-        Bc, _ = _discretize(g * Xc, n_bins, lo=float((g * X).min()), hi=float((g * X).max()))   # the control in X's bins
-        keep = p <= _fdr_cut(p, _call_recursive(Bc, null, threshold, min_len, max_len)[3], X.size / Xc.size, fdr)
-        e, s, l, p = e[keep], s[keep], l[keep], p[keep]
-    return e, s, l, p, np.full(len(e), g)
+        Bc, _ = _discretize(signed(Xc), n_bins, *rng)   # the control in X's bins, called with X's null
+        keep = p <= _fdr_cut(p, _call_recursive(Bc, null, threshold, min_len, max_len)[3], size / Xc.size, fdr)
+        e, st, en, a, p = e[keep], st[keep], en[keep], a[keep], p[keep]
+    return e, st, en, a, p, np.full(len(e), g)
 
 def _fdr_cut(p, p_control, scale, target_fdr):
     "Largest p-value `t` among `p` whose estimated FDR, scale * #(p_control <= t) / #(p <= t), is at most `target_fdr` (-1: none)."
@@ -218,7 +261,7 @@ def _call_recursive(B, null, threshold, min_len, max_len):
         res.append((F[k] // L + i, F[k] % L, l[k], _p_values(null, l[k], S[k])))
     return tuple(np.concatenate(a) for a in zip(*res))
 
-# %% ../nbs/08_seqlets.ipynb #1adaf6fd
+# %% ../nbs/08_seqlets.ipynb #a3e287e8
 def _pava(y, w):
     "Weighted isotonic (non-decreasing) least-squares fit of `y` by pool-adjacent-violators."
     vals, wts, sizes = [], [], []
@@ -230,7 +273,7 @@ def _pava(y, w):
             vals[-2:], wts[-2:], sizes[-2:] = [v], [wv], [sizes[-2] + sizes[-1]]
     return np.repeat(vals, sizes)
 
-# %% ../nbs/08_seqlets.ipynb #245c4d6e
+# %% ../nbs/08_seqlets.ipynb #086cfc53
 def _laplace_scale(mag):
     "Scale of a zero-centred Laplace tail from magnitudes: median / ln 2 (inf when there are none)."
     return float(np.median(mag)) / math.log(2) if len(mag) else math.inf
@@ -249,7 +292,7 @@ def _fdr_threshold(mag, target_fdr, n_bins=200):
     i = 0 if len(ok) == 0 else ok[-1] + 1
     return math.inf if i >= len(obs) else float(edges[i])
 
-# %% ../nbs/08_seqlets.ipynb #9e94aa8e
+# %% ../nbs/08_seqlets.ipynb #783c8928
 def _window_sums(x, window_size, flank):
     "Signed sums over every window whose flanked span fits: (n, L - window_size - 2*flank + 1), float64."
     C = np.zeros((len(x), x.shape[1] + 1)); np.cumsum(x, axis=1, dtype=np.float64, out=C[:, 1:])
@@ -278,7 +321,7 @@ def _check_tfmodisco_args(L, window_size, flank, target_fdr, min_frac, max_frac)
         raise ValueError(f"max_passing_windows_frac must be >= min_passing_windows_frac ({min_frac}); got {max_frac}")
     return window_size, flank, target_fdr, min_frac, max_frac
 
-# %% ../nbs/08_seqlets.ipynb #e25e92db
+# %% ../nbs/08_seqlets.ipynb #57713cf4
 def tfmodisco_seqlets(X_attr, # attributions, (n, length) sums or (n, len(alphabet), length) summed over dim 1
                       window_size:int=21, # width of the core window whose sum is scored
                       flank:int=10, # positions added on each side of the core; 0 gives core-only seqlets
