@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #3b431223
+# %% ../nbs/09_annotate.ipynb #a2e3127a
 import math, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #24ead5a2
+# %% ../nbs/09_annotate.ipynb #6605b628
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`)."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -50,7 +50,7 @@ def _motif_list(Ms, name):
             raise ValueError(f"{name}[{i}] must have {Ms[0].shape[0]} rows like {name}[0]; got shape {tuple(M.shape)}")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #f35af416
+# %% ../nbs/09_annotate.ipynb #140e3ba7
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -100,7 +100,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #ba9374e1
+# %% ../nbs/09_annotate.ipynb #22352c5a
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     v, n = S.sort(dim=1).values, S.shape[1]
@@ -129,7 +129,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #e6df0ce3
+# %% ../nbs/09_annotate.ipynb #e0febaff
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -151,7 +151,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #af214170
+# %% ../nbs/09_annotate.ipynb #6a10e518
 def _group_keys(qs, idx, m):
     "Kernel of each column of the length-`m` queries `idx`: (B, m)."
     return qs.key[qs.first[idx][:, None] + torch.arange(m)]
@@ -186,7 +186,7 @@ def _best_offsets(D, tg, m):
     score = torch.where(rc, best[:, -1], best[:, 0]).round().long()
     return score, torch.where(rc, arg[:, -1], arg[:, 0]) - (m - 1), rc.long()
 
-# %% ../nbs/09_annotate.ipynb #0cbda307
+# %% ../nbs/09_annotate.ipynb #c3d4ea4d
 def _tri(a, e, m):
     "Position of span `[a, e)` among the spans of a length-`m` query (upper triangle, row by row)."
     return a * m - a * (a - 1) // 2 + (e - a - 1)
@@ -216,7 +216,7 @@ def _span_ids(qs):
     start = torch.cumsum(qs.lens * (qs.lens + 1) // 2, 0) - qs.lens * (qs.lens + 1) // 2
     return start, uid, length[order], q[rep], a[rep], e[rep]
 
-# %% ../nbs/09_annotate.ipynb #d8e85dc9
+# %% ../nbs/09_annotate.ipynb #e2edbb85
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
     K, w = H.shape
@@ -248,7 +248,7 @@ def _survival(P):
     "P(score >= s) for s = 0 .. W (the last entry 0), summed from the upper tail: (R, W + 1)."
     return F.pad(P.flip(1).cumsum(1).flip(1), (0, 1))
 
-# %% ../nbs/09_annotate.ipynb #e331cd6d
+# %% ../nbs/09_annotate.ipynb #70bfd908
 class _Spans(NamedTuple):
     start: torch.Tensor  # (B,) index of each query's first span
     uid: torch.Tensor    # (n_spans,) distinct-null id of every span
@@ -270,7 +270,7 @@ def _span_nulls(qs):
         sfs.append(sf.flatten())
     return _Spans(start, uid, base, torch.cat(sfs))
 
-# %% ../nbs/09_annotate.ipynb #4af0c2dc
+# %% ../nbs/09_annotate.ipynb #22f6735f
 def _p_values(score, idx, n, sp, qs, nb, rc, chunk=1 << 22):
     "p-values of best scores `score` (B, C) of the length-`m` queries `idx` against targets of lengths `n` (C,)."
     m = int(qs.lens[idx[0]])
@@ -289,7 +289,7 @@ def _p_values(score, idx, n, sp, qs, nb, rc, chunk=1 << 22):
             out[c:c + step, cols] = -torch.expm1(torch.log1p(-sf).sum(-1) * (2 if rc else 1))
     return out
 
-# %% ../nbs/09_annotate.ipynb #9539321b
+# %% ../nbs/09_annotate.ipynb #84ec6293
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -307,7 +307,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #3fefea77
+# %% ../nbs/09_annotate.ipynb #a3045d61
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -357,7 +357,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #2d6549ac
+# %% ../nbs/09_annotate.ipynb #03da292b
 def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
     "All the work of `tomtom` on `dev`, query groups spread over `workers` threads; results on the CPU."
     lens, order, rc = torch.tensor([Q.shape[1] for Q in Qs]), targets.order.to(dev), targets.reverse_complement
@@ -418,7 +418,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #cd60f299
+# %% ../nbs/09_annotate.ipynb #1398656b
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -450,14 +450,15 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #273d05b3
-def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype
+# %% ../nbs/09_annotate.ipynb #d097d104
+def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
                      n_nearest:int=1, # number of best motifs kept per seqlet
                      **kwargs, # passed on to `tomtom` (e.g. reverse_complement, n_score_bins, device, n_jobs)
                     )->SeqletAnnotations: # idxs (int64) and pvals (float64), both (n_seqlets, n_nearest)
     "Name each seqlet by its most similar motifs (Tomtom p-values) in a motif collection."
+    if _is_chunks(X): return _annotate_chunks(X, seqlets, motifs, n_nearest, kwargs)
     _validate_ohe(X, 'X', ohe=False, ndim=3)
     e, s, t = _seqlet_columns(seqlets)
     _check_seqlets(e, s, t, X)
@@ -468,7 +469,32 @@ def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), len
     r = tomtom(Qs, Ts, n_nearest=n_nearest, **kwargs)
     return SeqletAnnotations(r.idxs, r.p_values)
 
-# %% ../nbs/09_annotate.ipynb #4930df12
+def _is_chunks(X):
+    "Whether `X` is an iterable of `(X_ohe, X_attr)` chunks rather than one tensor."
+    return not isinstance(X, (torch.Tensor, np.ndarray, str, bytes)) and hasattr(X, '__iter__')
+
+def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
+    "`annotate_seqlets` over chunks read once, in order: each chunk's seqlets against targets prepared once."
+    e, s, t = _seqlet_columns(seqlets)
+    targets = _prepared(_motif_collection(motifs), kwargs.pop('reverse_complement', None))
+    n_nearest = _validate_int(n_nearest, 'n_nearest', 1, len(targets))
+    idxs, pvals = torch.zeros(len(e), n_nearest, dtype=torch.long), torch.ones(len(e), n_nearest, dtype=torch.float64)
+    done, off = torch.zeros(len(e), dtype=torch.bool), 0
+    for j, c in enumerate(chunks):
+        if not (isinstance(c, (tuple, list)) and len(c) == 2): raise TypeError(f"chunk {j} must be a pair (X_ohe, X_attr); got {_describe(c)}")
+        Xo = torch.as_tensor(c[0]); _validate_ohe(Xo, f"chunk {j} X_ohe", ohe=False, ndim=3)
+        rows = ((e >= off) & (e < off + len(Xo))).nonzero()[:, 0]
+        if len(rows):
+            _check_seqlets(e[rows] - off, s[rows], t[rows], Xo)
+            r = tomtom([Xo[i - off, :, a:b] for i, a, b in zip(e[rows].tolist(), s[rows].tolist(), t[rows].tolist())], targets, n_nearest=n_nearest, **kwargs)
+            idxs[rows], pvals[rows], done[rows] = r.idxs, r.p_values, True
+        off += len(Xo)
+    if not done.all():
+        i = int((~done).nonzero()[0, 0])
+        raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
+    return SeqletAnnotations(idxs, pvals)
+
+# %% ../nbs/09_annotate.ipynb #961c6ec1
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -487,7 +513,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #112daf8b
+# %% ../nbs/09_annotate.ipynb #f0c53edc
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -513,7 +539,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #0778796a
+# %% ../nbs/09_annotate.ipynb #ccae325a
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
