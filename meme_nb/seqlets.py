@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/seqlets.html.md"""
 # %% auto #0
 __all__ = ['recursive_seqlets', 'tfmodisco_seqlets']
 
-# %% ../nbs/08_seqlets.ipynb #8ddca510
+# %% ../nbs/08_seqlets.ipynb #8869c7ad
 import math
 from numbers import Real
 
@@ -17,7 +17,7 @@ import torch
 
 from .utils import _describe, _validate_int
 
-# %% ../nbs/08_seqlets.ipynb #665daf25
+# %% ../nbs/08_seqlets.ipynb #ba6296e4
 def _attr_matrix(X, name='X', allow_3d=False):
     "Validate `X` (tensor or array, `(n, L)`; `(n, A, L)` summed over A when `allow_3d`) and return it as a float numpy array."
     if isinstance(X, torch.Tensor): X = X.detach().cpu().numpy()
@@ -42,7 +42,7 @@ def _validate_frac(v, name, low_open=True):
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1]; got {v}")
     return v
 
-# %% ../nbs/08_seqlets.ipynb #808f419a
+# %% ../nbs/08_seqlets.ipynb #9168005f
 def _is_stream(X):
     "Whether `X` is an iterable of `(X_ohe, X_attr)` chunks rather than one matrix (a nested list of numbers is not)."
     if isinstance(X, (torch.Tensor, np.ndarray, str, bytes)): return False
@@ -69,7 +69,7 @@ class _Chunks:
         self.source = source
     def __iter__(self): return (_chunk_sums(c, j) for j, c in enumerate(self.source))
 
-# %% ../nbs/08_seqlets.ipynb #701dc397
+# %% ../nbs/08_seqlets.ipynb #d257a049
 def _discretize(X, n_bins, lo=None, hi=None, chunk=1 << 16):
     "Bin index of every value of `X` (equal-width bins over [min, max], or over a given [lo, hi] with values clipped into it) and the bin histogram as probabilities."
     lo, hi = float(X.min()) if lo is None else lo, float(X.max()) if hi is None else hi
@@ -97,26 +97,26 @@ class _NullTails:
         "Smallest binned sum of length `l` whose p-value is below `threshold` (`len(sf)` when none is)."
         return int(np.searchsorted(-self.sf(l), -threshold, side='right'))
 
-# %% ../nbs/08_seqlets.ipynb #e405f2bc
-def _recursive_candidates(B, cut, min_len, max_len):
-    "Spans whose every sub-span of length >= `min_len` is significant (`cut(l)`: smallest significant binned sum): flat starts, lengths, binned sums, left parents, leading-window sums."
+# %% ../nbs/08_seqlets.ipynb #19fb0383
+def _recursive_candidates(B, cut, min_len, max_len, sf):
+    "Spans whose every sub-span of length >= `min_len` is significant (`cut(l)`: smallest significant binned sum): flat starts, lengths, binned sums, left parents, worst prefix p-values (`sf(l)`: survival function)."
     n, L = B.shape; W = L - min_len + 1
     S = B[:, :W].astype(np.int16 if min_len * int(B.max()) < 2**15 else np.int32)   # half the memory traffic when it fits
     for j in range(1, min_len): S += B[:, j:j + W]
     k = np.flatnonzero(S >= cut(min_len))
     e, s = np.divmod(k, W)
     F, S, Bf = e * L + s, S.ravel()[k].astype(np.int32), B.ravel()
-    out, base = [(F, np.full(len(F), min_len), S, np.full(len(F), -1), S)], 0
+    out, base = [(F, np.full(len(F), min_len), S, np.full(len(F), -1), sf(min_len)[S])], 0
     for l in range(min_len + 1, min(max_len, L) + 1):
         idx = np.flatnonzero(np.diff(F) == 1)   # both (l-1)-sub-spans are candidates
         S = S[idx] + Bf[F[idx] + l - 1]; keep = S >= cut(l)
         if not keep.any(): break
         idx, S = idx[keep], S[keep]; F = F[idx]
-        out.append((F, np.full(len(F), l), S, base + idx, out[-1][4][idx]))   # leading window: the left parent's
+        out.append((F, np.full(len(F), l), S, base + idx, np.maximum(out[-1][4][idx], sf(l)[S])))   # prefixes: the left parent's and itself
         base += len(out[-2][0])
     return tuple(np.concatenate(a) for a in zip(*out))
 
-# %% ../nbs/08_seqlets.ipynb #54d1a438
+# %% ../nbs/08_seqlets.ipynb #b47452da
 def _overlaps(starts, lengths, ws, wl):
     "Whether each span `[starts, starts+lengths)` overlaps one of the non-overlapping spans `[ws, ws+wl)`."
     o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
@@ -145,7 +145,7 @@ def _greedy_spans(starts, lengths, keys, parent=None):
         alive[live[_overlaps(starts[live], lengths[live], starts[w], lengths[w])]] = False
     return np.concatenate(kept) if kept else np.zeros(0, np.int64)
 
-# %% ../nbs/08_seqlets.ipynb #714bc3f7
+# %% ../nbs/08_seqlets.ipynb #9a01538c
 _SEQLET_COLUMNS = ('example_idx', 'start', 'end', 'attribution', 'p-value')
 
 def _span_sums(X, e, st, en):
@@ -160,12 +160,10 @@ def _seqlet_frame(columns, sort_by, ascending):
     df = pd.DataFrame({k: np.asarray(v, np.float64 if k in ('attribution', 'p-value') else np.int64) for k, v in columns.items()})
     return df.sort_values(list(sort_by), ascending=list(ascending), kind='stable').reset_index(drop=True)
 
-def _seqlet_keys(l, S1, S, max_len):
-    "Unique int64 keys ordering candidates longest first, then by larger leading-window binned sum `S1`, larger binned sum `S`, position."
-    s1, s, n = int(S1.max()) + 1, int(S.max()) + 1, len(l)
-    if (max_len + 1) * s1 * s * n < 2**62:   # one composite integer when it fits
-        return (((max_len - l).astype(np.int64) * s1 + (s1 - 1 - S1)) * s + (s - 1 - S)) * n + np.arange(n)
-    keys = np.empty(n, np.int64); keys[np.lexsort((np.arange(n), -S, -S1, -l))] = np.arange(n)
+def _seqlet_keys(l, PM, S, max_len):
+    "Unique int64 keys ordering candidates longest first, then by smaller worst-prefix p-value `PM`, larger binned sum `S`, position."
+    n = len(l); keys = np.empty(n, np.int64)
+    keys[np.lexsort((np.arange(n), -S, PM, -l))] = np.arange(n)
     return keys
 
 def _check_lengths(min_seqlet_len, max_seqlet_len, L):
@@ -176,7 +174,7 @@ def _check_lengths(min_seqlet_len, max_seqlet_len, L):
         raise ValueError(f"max_seqlet_len must be >= min_seqlet_len ({min_seqlet_len}); got {max_seqlet_len}")
     return min_seqlet_len, min(max_seqlet_len, L)
 
-# %% ../nbs/08_seqlets.ipynb #6e24b822
+# %% ../nbs/08_seqlets.ipynb #67f153b5
 def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array; or a re-iterable of (X_ohe, X_attr) chunks
                       threshold:float=0.01, # p-value a span and all of its sub-spans must be below, in (0, 1]
                       min_seqlet_len:int=4, # shortest seqlet core, and shortest sub-span tested
@@ -255,13 +253,13 @@ def _call_recursive(B, null, threshold, min_len, max_len):
     "Kept cores over blocks of examples: example index, start, length, p-value."
     n, L = B.shape; step = max(1, 2**21 // L); res = [(np.zeros(0, np.int64),) * 3 + (np.zeros(0),)]
     for i in range(0, n, step):
-        F, l, S, parent, S1 = _recursive_candidates(B[i:i + step], lambda l: null.cut(l, threshold), min_len, max_len)
+        F, l, S, parent, PM = _recursive_candidates(B[i:i + step], lambda l: null.cut(l, threshold), min_len, max_len, null.sf)
         if len(F) == 0: continue
-        k = _greedy_spans(F, l, _seqlet_keys(l, S1, S, max_len), parent)
+        k = _greedy_spans(F, l, _seqlet_keys(l, PM, S, max_len), parent)
         res.append((F[k] // L + i, F[k] % L, l[k], _p_values(null, l[k], S[k])))
     return tuple(np.concatenate(a) for a in zip(*res))
 
-# %% ../nbs/08_seqlets.ipynb #a3e287e8
+# %% ../nbs/08_seqlets.ipynb #f384ac8b
 def _pava(y, w):
     "Weighted isotonic (non-decreasing) least-squares fit of `y` by pool-adjacent-violators."
     vals, wts, sizes = [], [], []
@@ -273,7 +271,7 @@ def _pava(y, w):
             vals[-2:], wts[-2:], sizes[-2:] = [v], [wv], [sizes[-2] + sizes[-1]]
     return np.repeat(vals, sizes)
 
-# %% ../nbs/08_seqlets.ipynb #086cfc53
+# %% ../nbs/08_seqlets.ipynb #34198bd6
 def _laplace_scale(mag):
     "Scale of a zero-centred Laplace tail from magnitudes: median / ln 2 (inf when there are none)."
     return float(np.median(mag)) / math.log(2) if len(mag) else math.inf
@@ -292,7 +290,7 @@ def _fdr_threshold(mag, target_fdr, n_bins=200):
     i = 0 if len(ok) == 0 else ok[-1] + 1
     return math.inf if i >= len(obs) else float(edges[i])
 
-# %% ../nbs/08_seqlets.ipynb #783c8928
+# %% ../nbs/08_seqlets.ipynb #6cfa5817
 def _window_sums(x, window_size, flank):
     "Signed sums over every window whose flanked span fits: (n, L - window_size - 2*flank + 1), float64."
     C = np.zeros((len(x), x.shape[1] + 1)); np.cumsum(x, axis=1, dtype=np.float64, out=C[:, 1:])
@@ -321,7 +319,7 @@ def _check_tfmodisco_args(L, window_size, flank, target_fdr, min_frac, max_frac)
         raise ValueError(f"max_passing_windows_frac must be >= min_passing_windows_frac ({min_frac}); got {max_frac}")
     return window_size, flank, target_fdr, min_frac, max_frac
 
-# %% ../nbs/08_seqlets.ipynb #57713cf4
+# %% ../nbs/08_seqlets.ipynb #c97f7425
 def tfmodisco_seqlets(X_attr, # attributions, (n, length) sums or (n, len(alphabet), length) summed over dim 1
                       window_size:int=21, # width of the core window whose sum is scored
                       flank:int=10, # positions added on each side of the core; 0 gives core-only seqlets

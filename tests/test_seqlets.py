@@ -138,7 +138,8 @@ def _brute_force_seqlets(X, threshold=0.01, min_len=4, max_len=25, n_bins=1000):
         for l in range(min_len, max_len + 1):
             for s in range(L - l + 1):
                 if all(sig(i, s + a, k) for k in range(min_len, l + 1) for a in range(l - k + 1)):
-                    cands.append((-l, -int(B[i, s:s + min_len].sum()), -int(B[i, s:s + l].sum()), i * L + s, i, s, l))
+                    worst = max(null.sf(k)[B[i, s:s + k].sum()] for k in range(min_len, l + 1))   # the least significant prefix
+                    cands.append((-l, worst, -int(B[i, s:s + l].sum()), i * L + s, i, s, l))
     used, out = set(), []
     for *_, i, s, l in sorted(cands):
         if not any((i, p) in used for p in range(s, s + l)):
@@ -148,7 +149,7 @@ def _brute_force_seqlets(X, threshold=0.01, min_len=4, max_len=25, n_bins=1000):
 
 @pytest.mark.parametrize('seed', range(4))
 def test_tie_break_equals_sequential_greedy(seed):
-    "Longest first, then the stronger leading min_seqlet_len window, then the larger binned sum, then position."
+    "Longest first, then the smaller worst-prefix p-value, then the larger binned sum, then position."
     rng = np.random.default_rng(seed)
     X = rng.laplace(0, 0.02, (3, 120))
     for i in range(3):
