@@ -1,20 +1,14 @@
-"""Benchmark of meme_nb.annotate.tomtom against memelite's tomtom.
+"""Benchmark of meme_nb.annotate.tomtom against memelite's tomtom (issue 17).
 
-Seqlet-like queries (random one-hot sequences of length 8-25) against the
-shipped JASPAR 2024 collection (879 motifs) with `n_nearest=1`, the call that
-`annotate_seqlets` makes. Every measurement runs in a fresh subprocess so that
-its peak memory (max RSS minus the RSS before the call) is its own; the table
-gives the median time over `--repeats` runs (after a warm-up call on 20
-queries in the same process, which also compiles memelite's numba code).
+Seqlet-like queries (random one-hot sequences of length 8-25) against the shipped JASPAR 2024 collection
+(879 motifs), `n_nearest=1` and full matrices, 2 threads for both tools. Times are medians over interleaved
+pairs of calls in one warm process (memelite's numba compile is paid before timing; meme_nb needs none);
+peak memory (max RSS minus RSS before the call) is measured in a fresh subprocess per tool and size.
+No OMP_WAIT_POLICY or other environment variable is set: numbers are as a user gets them.
 
-    python benchmarks/bench_annotate.py [--quick] [--repeats 3] [--sizes 1000 10000]
+    python benchmarks/bench_annotate.py [--sizes 100 1000 10000] [--pairs 5]
 
-Workers run with OMP_WAIT_POLICY=PASSIVE unless it is set: on a shared,
-oversubscribed machine torch's busy-waiting OpenMP threads otherwise make
-every 2-thread call 10x slower.
-
-Run it with the peers environment (`/work/peers-venv/bin/python`) to include
-memelite; without it only meme_nb is timed.
+Also prints the p-value agreement (correlation of log p, best-match agreement) of the full matrices.
 """
 import argparse, datetime, json, os, platform, resource, statistics, subprocess, sys, time
 
@@ -27,71 +21,75 @@ def queries(n, seed=0):
     return [np.eye(4)[rng.integers(0, 4, int(L))].T.copy() for L in rng.integers(8, 26, n)]
 
 
-def rss_mb():
-    "Current resident set size in MB."
+def _rss_mb():
     with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
 
 
-def worker(tool, n, threads):
-    "Time one call in this process; print a JSON line with seconds and peak extra memory."
+def _tools(threads, names=('meme_nb', 'memelite')):
+    "The tools (of `names`) as callables taking (queries, n_nearest), warmed up (memelite's first compile can take minutes)."
     import torch
     from meme_nb.io import read_meme, jaspar_path
+    from meme_nb.annotate import tomtom, TomtomTargets
     Ts = [t.numpy().astype(np.float64) for t in read_meme(jaspar_path()).values()]
-    Qs = queries(n)
-    if tool == 'meme_nb':
-        from meme_nb.annotate import tomtom
-        Tt, Qt = [torch.from_numpy(t) for t in Ts], [torch.from_numpy(q) for q in Qs]
-        call = lambda Q: tomtom(Q, Tt, n_nearest=1, n_jobs=threads)
-        call(Qt[:20]); Q = Qt
-    else:
-        import memelite, numba
-        numba.set_num_threads(threads)
-        call = lambda Q: memelite.tomtom(Q, Ts, n_nearest=1, n_jobs=threads)
-        call(Qs[:20]); Q = Qs
-    base = rss_mb()
-    t = time.perf_counter(); call(Q); dt = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({'seconds': dt, 'peak_mb': max(peak - base, 0.0)}))
+    prepared = TomtomTargets([torch.from_numpy(t) for t in Ts])
+    ours = lambda Q, k: tomtom([torch.from_numpy(q) for q in Q], prepared, n_nearest=k, n_jobs=threads)
+    tools = {'meme_nb': ours}
+    try:
+        if 'memelite' not in names: raise ImportError
+        import memelite
+        tools['memelite'] = lambda Q, k: memelite.tomtom(Q, Ts, n_nearest=k, n_jobs=threads)
+    except ImportError: pass
+    for f in tools.values(): f(queries(20, 1), 1); f(queries(20, 1), None)
+    return tools
 
 
-def measure(tool, n, threads, repeats):
-    "Median seconds and median peak memory over `repeats` fresh processes."
-    runs = []
-    for _ in range(repeats):
-        env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get('OMP_WAIT_POLICY', 'PASSIVE'))
-        out = subprocess.run([sys.executable, __file__, '--worker', tool, '--n', str(n), '--threads', str(threads)],
-                             capture_output=True, text=True, check=True, env=env).stdout
-        runs.append(json.loads(out.strip().splitlines()[-1]))
-    return statistics.median(r['seconds'] for r in runs), statistics.median(r['peak_mb'] for r in runs)
+def worker(tool, n, k, threads):
+    "Peak extra memory of one call in this fresh process (JSON line)."
+    f = _tools(threads, (tool,))[tool]; Q = queries(n); base = _rss_mb()
+    f(Q, k)
+    print(json.dumps({'peak_mb': max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base, 0.0)}))
+
+
+def peak(tool, n, k, threads):
+    out = subprocess.run([sys.executable, __file__, '--worker', tool, '--n', str(n), '--k', str(k), '--threads', str(threads)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])['peak_mb']
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--quick', action='store_true', help='small sizes (200 and 1,000 queries), one repeat')
-    ap.add_argument('--repeats', type=int, default=3)
-    ap.add_argument('--sizes', type=int, nargs='+', default=[1000, 10000])
-    ap.add_argument('--threads', type=int, nargs='+', default=[1, 2], help='CPU threads given to both tools')
-    ap.add_argument('--worker', help=argparse.SUPPRESS); ap.add_argument('--n', type=int, help=argparse.SUPPRESS)
+    ap.add_argument('--sizes', type=int, nargs='+', default=[100, 1000, 10000])
+    ap.add_argument('--pairs', type=int, default=5)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--no-memory', action='store_true')
+    ap.add_argument('--tools', nargs='+', default=['meme_nb', 'memelite'])
+    ap.add_argument('--worker'); ap.add_argument('--n', type=int); ap.add_argument('--k', type=int)
     a = ap.parse_args()
-    if a.worker: return worker(a.worker, a.n, a.threads[0])
-    sizes, repeats = ([200, 1000], 1) if a.quick else (a.sizes, a.repeats)
-    try:
-        import memelite, importlib.metadata as md
-        peer = f"memelite {md.version('memelite')}"
-    except ImportError: peer = None
+    if a.worker: return worker(a.worker, a.n, None if a.k == 0 else a.k, a.threads)
     import torch
-    print(f"## annotate: tomtom, seqlet-like queries vs JASPAR 2024 (879 motifs), n_nearest=1\n")
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs, load average "
-          f"{os.getloadavg()[0]:.1f}), torch {torch.__version__}, {peer or 'memelite not installed'}; "
-          f"{datetime.date.today()}; median of {repeats} run(s), each in a fresh process; "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'PASSIVE')} (busy-waiting OpenMP threads stall torch on an oversubscribed machine).\n")
-    print("| queries | threads | meme_nb s | meme_nb peak MB | memelite s | memelite peak MB | memelite / meme_nb time |")
-    print("|---|---|---|---|---|---|---|")
-    for n in sizes:
-        for th in a.threads:
-            t1, m1 = measure('meme_nb', n, th, repeats)
-            t2, m2 = measure('memelite', n, th, repeats) if peer else (float('nan'), float('nan'))
-            print(f"| {n:,} | {th} | {t1:.2f} | {m1:.0f} | {t2:.2f} | {m2:.0f} | {t2 / t1:.2f} |", flush=True)
+    tools = _tools(a.threads, a.tools)
+    print(f"## annotate: tomtom vs memelite, seqlet-like queries vs JASPAR 2024 (879 motifs), {a.threads} threads\n")
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other jobs (load average {os.getloadavg()[0]:.1f}: noisy), "
+          f"torch {torch.__version__}; {datetime.date.today()}; median of {a.pairs} interleaved pairs; no OMP_WAIT_POLICY.\n")
+    print("| queries | n_nearest | meme_nb s | memelite s | memelite / meme_nb | meme_nb peak MB | memelite peak MB | corr(log p) | best match |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in a.sizes:
+        Q = queries(n)
+        for k in (1, None):
+            t = {name: [] for name in tools}
+            res = {}
+            for _ in range(a.pairs):
+                for name, f in tools.items():
+                    s = time.perf_counter(); res[name] = f(Q, k); t[name].append(time.perf_counter() - s)
+            med = {name: statistics.median(v) for name, v in t.items()}
+            mem = {name: float('nan') if a.no_memory else peak(name, n, 0 if k is None else k, a.threads) for name in tools}
+            corr = agree = float('nan')
+            if k is None and 'memelite' in res:
+                x, y = np.log(res['meme_nb'].p_values.numpy()), np.log(res['memelite'][0])
+                corr, agree = np.corrcoef(x.ravel(), y.ravel())[0, 1], (x.argmin(1) == y.argmin(1)).mean()
+            ml = med.get('memelite', float('nan'))
+            print(f"| {n:,} | {k or 'all'} | {med['meme_nb']:.2f} | {ml:.2f} | {ml / med['meme_nb']:.2f} | {mem['meme_nb']:.0f} | "
+                  f"{mem.get('memelite', float('nan')):.0f} | {corr:.5f} | {agree:.3f} |", flush=True)
 
 
 if __name__ == '__main__': main()

@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/seqlets.html.md"""
 # %% auto #0
 __all__ = ['recursive_seqlets', 'tfmodisco_seqlets']
 
-# %% ../nbs/08_seqlets.ipynb #6165447d
+# %% ../nbs/08_seqlets.ipynb #8869c7ad
 import math
 from numbers import Real
 
@@ -17,7 +17,7 @@ import torch
 
 from .utils import _describe, _validate_int
 
-# %% ../nbs/08_seqlets.ipynb #ba1d1a73
+# %% ../nbs/08_seqlets.ipynb #ba6296e4
 def _attr_matrix(X, name='X', allow_3d=False):
     "Validate `X` (tensor or array, `(n, L)`; `(n, A, L)` summed over A when `allow_3d`) and return it as a float numpy array."
     if isinstance(X, torch.Tensor): X = X.detach().cpu().numpy()
@@ -42,18 +42,48 @@ def _validate_frac(v, name, low_open=True):
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1]; got {v}")
     return v
 
-# %% ../nbs/08_seqlets.ipynb #089a5d89
-def _discretize(X, n_bins):
-    "Bin index of every value of `X` (equal-width bins over [min, max]) and the bin histogram as probabilities."
-    lo, hi = float(X.min()), float(X.max())
+# %% ../nbs/08_seqlets.ipynb #9168005f
+def _is_stream(X):
+    "Whether `X` is an iterable of `(X_ohe, X_attr)` chunks rather than one matrix (a nested list of numbers is not)."
+    if isinstance(X, (torch.Tensor, np.ndarray, str, bytes)): return False
+    if isinstance(X, (list, tuple)):
+        return len(X) > 0 and isinstance(X[0], (tuple, list)) and len(X[0]) == 2 and isinstance(X[0][1], (torch.Tensor, np.ndarray))
+    return hasattr(X, '__iter__')
+
+def _chunk_sums(c, j):
+    "Attribution sums `(n, L)` of the chunk `c = (X_ohe, X_attr)`, the `j`-th."
+    if not (isinstance(c, (tuple, list)) and len(c) == 2):
+        raise TypeError(f"chunk {j} must be a pair (X_ohe, X_attr); got {_describe(c)}")
+    Xo, A = (x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x for x in c)
+    if isinstance(A, np.ndarray) and A.ndim == 3:
+        if not isinstance(Xo, np.ndarray) or Xo.shape != A.shape:
+            raise ValueError(f"chunk {j}: X_ohe must have the shape of X_attr {A.shape}; got {_describe(Xo)}")
+        A = np.einsum('nal,nal->nl', A, Xo, dtype=np.float64)
+    return _attr_matrix(A, f"chunk {j} X_attr")
+
+class _Chunks:
+    "Attribution sums of a chunked run, re-iterable (each pass reads the source again)."
+    def __init__(self, source):
+        if iter(source) is source:
+            raise TypeError("X is a one-shot iterator of chunks; recursive_seqlets reads the chunks three times: pass a list or a re-iterable reader (e.g. the run reader)")
+        self.source = source
+    def __iter__(self): return (_chunk_sums(c, j) for j, c in enumerate(self.source))
+
+# %% ../nbs/08_seqlets.ipynb #d257a049
+def _discretize(X, n_bins, lo=None, hi=None, chunk=1 << 16):
+    "Bin index of every value of `X` (equal-width bins over [min, max], or over a given [lo, hi] with values clipped into it) and the bin histogram as probabilities."
+    lo, hi = float(X.min()) if lo is None else lo, float(X.max()) if hi is None else hi
     width = (hi - lo) / (n_bins - 1) if hi > lo else math.inf   # the reference's bin width
-    B, counts = np.empty(X.shape, np.int16 if n_bins <= 2**15 else np.int32), np.zeros(n_bins, np.int64)
-    step = max(1, 2**20 // X.shape[1])
-    for i in range(0, len(X), step):
-        t = X[i:i + step].astype(np.float64); t -= lo; t /= width   # divide (not multiply by 1/width): the reference's rounding
-        B[i:i + step] = np.minimum(t, n_bins - 1, out=t)   # truncation = floor, values are >= 0
-        counts += np.bincount(B[i:i + step].ravel(), minlength=n_bins)
-    return B, counts / B.size
+    flat = X.reshape(-1)
+    B, counts = np.empty(flat.shape, np.int16 if n_bins <= 2**15 else np.int32), np.zeros(n_bins, np.int64)
+    t = np.empty(min(chunk, len(flat)))   # cache-sized float64 scratch, reused
+    for i in range(0, len(flat), chunk):
+        x = t[:len(flat[i:i + chunk])]
+        np.subtract(flat[i:i + chunk], lo, out=x, dtype=np.float64)
+        x /= width   # divide (not multiply by 1/width): the reference's rounding
+        B[i:i + chunk] = np.clip(x, 0, n_bins - 1, out=x)   # truncation = floor, values are >= 0
+        counts += np.bincount(B[i:i + chunk], minlength=n_bins)
+    return B.reshape(X.shape), counts / B.size
 
 class _NullTails:
     "Survival functions `sf(l)[s] = P(sum of l draws >= s)`, built by repeated direct convolution as far as asked."
@@ -67,25 +97,26 @@ class _NullTails:
         "Smallest binned sum of length `l` whose p-value is below `threshold` (`len(sf)` when none is)."
         return int(np.searchsorted(-self.sf(l), -threshold, side='right'))
 
-# %% ../nbs/08_seqlets.ipynb #9ec8e96c
-def _recursive_candidates(B, cut, min_len, max_len):
-    "Spans whose every sub-span of length >= `min_len` is significant (`cut(l)`: smallest significant binned sum): flat starts, lengths, binned sums, left parents."
+# %% ../nbs/08_seqlets.ipynb #19fb0383
+def _recursive_candidates(B, cut, min_len, max_len, sf):
+    "Spans whose every sub-span of length >= `min_len` is significant (`cut(l)`: smallest significant binned sum): flat starts, lengths, binned sums, left parents, worst prefix p-values (`sf(l)`: survival function)."
     n, L = B.shape; W = L - min_len + 1
-    S = B[:, :W].astype(np.int32)
+    S = B[:, :W].astype(np.int16 if min_len * int(B.max()) < 2**15 else np.int32)   # half the memory traffic when it fits
     for j in range(1, min_len): S += B[:, j:j + W]
-    e, s = np.nonzero(S >= cut(min_len))
-    F, S, Bf = e * L + s, S[e, s], B.ravel()
-    out, base = [(F, np.full(len(F), min_len), S, np.full(len(F), -1))], 0
+    k = np.flatnonzero(S >= cut(min_len))
+    e, s = np.divmod(k, W)
+    F, S, Bf = e * L + s, S.ravel()[k].astype(np.int32), B.ravel()
+    out, base = [(F, np.full(len(F), min_len), S, np.full(len(F), -1), sf(min_len)[S])], 0
     for l in range(min_len + 1, min(max_len, L) + 1):
         idx = np.flatnonzero(np.diff(F) == 1)   # both (l-1)-sub-spans are candidates
         S = S[idx] + Bf[F[idx] + l - 1]; keep = S >= cut(l)
         if not keep.any(): break
         idx, S = idx[keep], S[keep]; F = F[idx]
-        out.append((F, np.full(len(F), l), S, base + idx))
+        out.append((F, np.full(len(F), l), S, base + idx, np.maximum(out[-1][4][idx], sf(l)[S])))   # prefixes: the left parent's and itself
         base += len(out[-2][0])
     return tuple(np.concatenate(a) for a in zip(*out))
 
-# %% ../nbs/08_seqlets.ipynb #0c709f0b
+# %% ../nbs/08_seqlets.ipynb #b47452da
 def _overlaps(starts, lengths, ws, wl):
     "Whether each span `[starts, starts+lengths)` overlaps one of the non-overlapping spans `[ws, ws+wl)`."
     o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
@@ -110,10 +141,11 @@ def _greedy_spans(starts, lengths, keys, parent=None):
             p = parent[alive & (parent >= 0)]; ext[p] = True; ext[p + 1] = True
         w = _round_winners(starts, lengths, keys, np.flatnonzero(alive & ~ext[:-1]))
         kept.append(w)
-        alive &= ~_overlaps(starts, lengths, starts[w], lengths[w])
+        live = np.flatnonzero(alive)   # only live candidates can still be blocked
+        alive[live[_overlaps(starts[live], lengths[live], starts[w], lengths[w])]] = False
     return np.concatenate(kept) if kept else np.zeros(0, np.int64)
 
-# %% ../nbs/08_seqlets.ipynb #1c21055c
+# %% ../nbs/08_seqlets.ipynb #9a01538c
 _SEQLET_COLUMNS = ('example_idx', 'start', 'end', 'attribution', 'p-value')
 
 def _span_sums(X, e, st, en):
@@ -128,19 +160,11 @@ def _seqlet_frame(columns, sort_by, ascending):
     df = pd.DataFrame({k: np.asarray(v, np.float64 if k in ('attribution', 'p-value') else np.int64) for k, v in columns.items()})
     return df.sort_values(list(sort_by), ascending=list(ascending), kind='stable').reset_index(drop=True)
 
-def _seqlet_keys(l, S1, S, max_len):
-    "Unique int64 keys ordering candidates longest first, then by larger leading-window binned sum `S1`, larger binned sum `S`, position."
-    s1, s, n = int(S1.max()) + 1, int(S.max()) + 1, len(l)
-    if (max_len + 1) * s1 * s * n < 2**62:   # one composite integer when it fits
-        return (((max_len - l).astype(np.int64) * s1 + (s1 - 1 - S1)) * s + (s - 1 - S)) * n + np.arange(n)
-    keys = np.empty(n, np.int64); keys[np.lexsort((np.arange(n), -S, -S1, -l))] = np.arange(n)
+def _seqlet_keys(l, PM, S, max_len):
+    "Unique int64 keys ordering candidates longest first, then by smaller worst-prefix p-value `PM`, larger binned sum `S`, position."
+    n = len(l); keys = np.empty(n, np.int64)
+    keys[np.lexsort((np.arange(n), -S, PM, -l))] = np.arange(n)
     return keys
-
-def _leading_sums(Bf, F, min_len):
-    "Binned sum of the first `min_len` positions of each candidate (flat starts `F` into the flattened bins `Bf`)."
-    S1 = Bf[F].astype(np.int64)
-    for j in range(1, min_len): S1 += Bf[F + j]
-    return S1
 
 def _check_lengths(min_seqlet_len, max_seqlet_len, L):
     "Validate the seqlet length range against the sequence length `L`."
@@ -150,24 +174,74 @@ def _check_lengths(min_seqlet_len, max_seqlet_len, L):
         raise ValueError(f"max_seqlet_len must be >= min_seqlet_len ({min_seqlet_len}); got {max_seqlet_len}")
     return min_seqlet_len, min(max_seqlet_len, L)
 
-# %% ../nbs/08_seqlets.ipynb #cee73747
-def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array
+# %% ../nbs/08_seqlets.ipynb #67f153b5
+def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array; or a re-iterable of (X_ohe, X_attr) chunks
                       threshold:float=0.01, # p-value a span and all of its sub-spans must be below, in (0, 1]
                       min_seqlet_len:int=4, # shortest seqlet core, and shortest sub-span tested
                       max_seqlet_len:int=25, # longest seqlet core
                       additional_flanks:int=0, # positions added on each side of each core (clipped to the sequence)
                       n_bins:int=1000, # bins used to discretize the attributions for the null distribution
-                     )->pd.DataFrame: # one row per seqlet: example_idx, start, end (exclusive), attribution, p-value; sorted by p-value
-    "Call positive seqlets: spans whose every sub-span of length >= `min_seqlet_len` has a p-value below `threshold`."
-    X = _attr_matrix(X)
+                      X_control=None, # control attribution sums (e.g. of shuffled sequences), (n_control, length): sets the p-value cut for `target_fdr`
+                      target_fdr:float=None, # with `X_control`: the estimated false discovery rate to reach (None: 0.1)
+                      sign:str='positive', # 'positive' (high attribution), 'negative' (low) or 'both'; not 'positive' adds a `sign` column
+                     )->pd.DataFrame: # one row per seqlet: example_idx, start, end (exclusive), attribution, p-value (, sign); sorted by p-value
+    "Call seqlets: spans whose every sub-span of length >= `min_seqlet_len` has a p-value below `threshold`."
+    chunks = _Chunks(X) if _is_stream(X) else [_attr_matrix(X)]
+    lo, hi, size, L = _scan(chunks)
     threshold = _validate_frac(threshold, 'threshold')
-    min_len, max_len = _check_lengths(min_seqlet_len, max_seqlet_len, X.shape[1])
-    flanks = _validate_int(additional_flanks, 'additional_flanks', 0)
-    B, pmf = _discretize(X, _validate_int(n_bins, 'n_bins', 2))
-    e, s, l, p = _call_recursive(B, _NullTails(pmf), threshold, min_len, max_len)
-    st, en = np.maximum(s - flanks, 0), np.minimum(s + l + flanks, X.shape[1])
-    cols = dict(zip(_SEQLET_COLUMNS, (e, st, en, _span_sums(X, e, st, en), p)))
+    min_len, max_len = _check_lengths(min_seqlet_len, max_seqlet_len, L)
+    flanks, n_bins = _validate_int(additional_flanks, 'additional_flanks', 0), _validate_int(n_bins, 'n_bins', 2)
+    Xc, fdr, signs = _check_fdr_sign(L, X_control, target_fdr, sign)
+    rng = {1: (lo, hi), -1: (-hi, -lo)}
+    parts = [_call_sign(chunks, size, Xc, g, rng[g], threshold, min_len, max_len, n_bins, fdr, flanks) for g in signs]
+    cols = dict(zip(_SEQLET_COLUMNS + ('sign',), (np.concatenate(a) for a in zip(*parts))))
+    if sign == 'positive': del cols['sign']
     return _seqlet_frame(cols, ('p-value', 'example_idx', 'start'), (True, True, True))
+
+def _scan(chunks):
+    "One pass over the chunks: smallest and largest attribution, number of positions, sequence length (the same in every chunk)."
+    lo, hi, size, L = math.inf, -math.inf, 0, None
+    for c in chunks:
+        if L is not None and c.shape[1] != L: raise ValueError(f"every chunk must have length {L} like the first; got shape {c.shape}")
+        lo, hi, size, L = min(lo, float(c.min())), max(hi, float(c.max())), size + c.size, c.shape[1]
+    if L is None: raise ValueError("X must hold at least one chunk; got an empty iterable")
+    return lo, hi, size, L
+
+def _check_fdr_sign(L, X_control, target_fdr, sign):
+    "Validate the control track, the FDR target and the sign; return the control matrix (or None), the FDR and the signs to call."
+    if sign not in ('positive', 'negative', 'both'): raise ValueError(f"sign must be 'positive', 'negative' or 'both'; got {sign!r}")
+    signs = {'positive': (1,), 'negative': (-1,), 'both': (1, -1)}[sign]
+    if X_control is None:
+        if target_fdr is not None: raise ValueError("target_fdr needs X_control (control attributions to estimate false discoveries from); got X_control=None")
+        return None, None, signs
+    Xc = _attr_matrix(X_control, 'X_control')
+    if Xc.shape[1] != L: raise ValueError(f"X_control must have the length of X ({L}); got shape {Xc.shape}")
+    return Xc, _validate_frac(0.1 if target_fdr is None else target_fdr, 'target_fdr'), signs
+
+def _call_sign(chunks, size, Xc, g, rng, threshold, min_len, max_len, n_bins, fdr, flanks):
+    "Seqlets of the track `g * X` (g = 1 or -1), chunk by chunk with one null: example, start, end, attribution, p-value, sign."
+    signed = lambda c: c if g == 1 else -c
+    binned = [_discretize(signed(c), n_bins, *rng) for c in chunks] if isinstance(chunks, list) else None   # in memory: bin once
+    counts = sum(b[1] * b[0].size for b in binned) if binned else sum(_discretize(signed(c), n_bins, *rng)[1] * c.size for c in chunks)
+    null, res, off = _NullTails(counts / size), [], 0
+    for j, c in enumerate(chunks):
+        B = binned[j][0] if binned else _discretize(signed(c), n_bins, *rng)[0]
+        e, s, l, p = _call_recursive(B, null, threshold, min_len, max_len)
+        st, en = np.maximum(s - flanks, 0), np.minimum(s + l + flanks, c.shape[1])
+        res.append((e + off, st, en, _span_sums(c, e, st, en), p)); off += len(c)
+    e, st, en, a, p = (np.concatenate(x) for x in zip(*res))
+    if Xc is not None:
+        Bc, _ = _discretize(signed(Xc), n_bins, *rng)   # the control in X's bins, called with X's null
+        keep = p <= _fdr_cut(p, _call_recursive(Bc, null, threshold, min_len, max_len)[3], size / Xc.size, fdr)
+        e, st, en, a, p = e[keep], st[keep], en[keep], a[keep], p[keep]
+    return e, st, en, a, p, np.full(len(e), g)
+
+def _fdr_cut(p, p_control, scale, target_fdr):
+    "Largest p-value `t` among `p` whose estimated FDR, scale * #(p_control <= t) / #(p <= t), is at most `target_fdr` (-1: none)."
+    ps, pc = np.sort(p), np.sort(p_control)
+    fdr = scale * np.searchsorted(pc, ps, side='right') / np.searchsorted(ps, ps, side='right')
+    ok = np.flatnonzero(fdr <= target_fdr)
+    return ps[ok[-1]] if len(ok) else -1.0
 
 def _p_values(null, l, S):
     "p-value of every kept core from its length and binned sum."
@@ -179,13 +253,13 @@ def _call_recursive(B, null, threshold, min_len, max_len):
     "Kept cores over blocks of examples: example index, start, length, p-value."
     n, L = B.shape; step = max(1, 2**21 // L); res = [(np.zeros(0, np.int64),) * 3 + (np.zeros(0),)]
     for i in range(0, n, step):
-        F, l, S, parent = _recursive_candidates(B[i:i + step], lambda l: null.cut(l, threshold), min_len, max_len)
+        F, l, S, parent, PM = _recursive_candidates(B[i:i + step], lambda l: null.cut(l, threshold), min_len, max_len, null.sf)
         if len(F) == 0: continue
-        k = _greedy_spans(F, l, _seqlet_keys(l, _leading_sums(B[i:i + step].ravel(), F, min_len), S, max_len), parent)
+        k = _greedy_spans(F, l, _seqlet_keys(l, PM, S, max_len), parent)
         res.append((F[k] // L + i, F[k] % L, l[k], _p_values(null, l[k], S[k])))
     return tuple(np.concatenate(a) for a in zip(*res))
 
-# %% ../nbs/08_seqlets.ipynb #1dc40dfd
+# %% ../nbs/08_seqlets.ipynb #f384ac8b
 def _pava(y, w):
     "Weighted isotonic (non-decreasing) least-squares fit of `y` by pool-adjacent-violators."
     vals, wts, sizes = [], [], []
@@ -197,7 +271,7 @@ def _pava(y, w):
             vals[-2:], wts[-2:], sizes[-2:] = [v], [wv], [sizes[-2] + sizes[-1]]
     return np.repeat(vals, sizes)
 
-# %% ../nbs/08_seqlets.ipynb #7ecb855b
+# %% ../nbs/08_seqlets.ipynb #34198bd6
 def _laplace_scale(mag):
     "Scale of a zero-centred Laplace tail from magnitudes: median / ln 2 (inf when there are none)."
     return float(np.median(mag)) / math.log(2) if len(mag) else math.inf
@@ -216,7 +290,7 @@ def _fdr_threshold(mag, target_fdr, n_bins=200):
     i = 0 if len(ok) == 0 else ok[-1] + 1
     return math.inf if i >= len(obs) else float(edges[i])
 
-# %% ../nbs/08_seqlets.ipynb #76366eb6
+# %% ../nbs/08_seqlets.ipynb #6cfa5817
 def _window_sums(x, window_size, flank):
     "Signed sums over every window whose flanked span fits: (n, L - window_size - 2*flank + 1), float64."
     C = np.zeros((len(x), x.shape[1] + 1)); np.cumsum(x, axis=1, dtype=np.float64, out=C[:, 1:])
@@ -245,7 +319,7 @@ def _check_tfmodisco_args(L, window_size, flank, target_fdr, min_frac, max_frac)
         raise ValueError(f"max_passing_windows_frac must be >= min_passing_windows_frac ({min_frac}); got {max_frac}")
     return window_size, flank, target_fdr, min_frac, max_frac
 
-# %% ../nbs/08_seqlets.ipynb #23a92cd9
+# %% ../nbs/08_seqlets.ipynb #c97f7425
 def tfmodisco_seqlets(X_attr, # attributions, (n, length) sums or (n, len(alphabet), length) summed over dim 1
                       window_size:int=21, # width of the core window whose sum is scored
                       flank:int=10, # positions added on each side of the core; 0 gives core-only seqlets

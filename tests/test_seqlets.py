@@ -138,7 +138,8 @@ def _brute_force_seqlets(X, threshold=0.01, min_len=4, max_len=25, n_bins=1000):
         for l in range(min_len, max_len + 1):
             for s in range(L - l + 1):
                 if all(sig(i, s + a, k) for k in range(min_len, l + 1) for a in range(l - k + 1)):
-                    cands.append((-l, -int(B[i, s:s + min_len].sum()), -int(B[i, s:s + l].sum()), i * L + s, i, s, l))
+                    worst = max(null.sf(k)[B[i, s:s + k].sum()] for k in range(min_len, l + 1))   # the least significant prefix
+                    cands.append((-l, worst, -int(B[i, s:s + l].sum()), i * L + s, i, s, l))
     used, out = set(), []
     for *_, i, s, l in sorted(cands):
         if not any((i, p) in used for p in range(s, s + l)):
@@ -148,10 +149,41 @@ def _brute_force_seqlets(X, threshold=0.01, min_len=4, max_len=25, n_bins=1000):
 
 @pytest.mark.parametrize('seed', range(4))
 def test_tie_break_equals_sequential_greedy(seed):
-    "Longest first, then the stronger leading min_seqlet_len window, then the larger binned sum, then position."
+    "Longest first, then the smaller worst-prefix p-value, then the larger binned sum, then position."
     rng = np.random.default_rng(seed)
     X = rng.laplace(0, 0.02, (3, 120))
     for i in range(3):
         s = int(rng.integers(5, 60)); X[i, s:s + 20] += np.linspace(0.1, 0.3, 20)[::rng.choice([-1, 1])] + rng.uniform(0, 0.1, 20)
     got = recursive_seqlets(X, max_seqlet_len=8)
     assert sorted(map(tuple, got[['example_idx', 'start', 'end']].values.tolist())) == _brute_force_seqlets(X, max_len=8)
+
+
+def _noise(n, L, seed, spans=(), scale=0.02):
+    X = np.random.default_rng(seed).laplace(0, scale, size=(n, L))
+    for i, s, e, v in spans: X[i, s:e] += v
+    return torch.from_numpy(X).float()
+
+
+@pytest.mark.parametrize('target', [0.1, 0.2])
+def test_fdr_realised_near_target(target):
+    "Planted 8-long spans in Laplace noise, control = independent background: the realised FDR is near the target."
+    realised, n_called = [], []
+    for seed in range(4):
+        rng = np.random.default_rng(100 + seed)
+        spans = [(i, int(s), int(s) + 8, float(rng.uniform(0.05, 0.1))) for i, s in zip(range(40), rng.integers(20, 480, 40))]
+        X, control = _noise(40, 500, 100 + seed, spans), _noise(80, 500, 200 + seed)
+        df = recursive_seqlets(X, X_control=control, target_fdr=target)
+        false = [not any(r.example_idx == i and r.start < e and r.end > s for i, s, e, _ in spans) for r in df.itertuples()]
+        realised.append(np.mean(false)); n_called.append(len(df))
+    assert 0.3 * target <= np.mean(realised) <= 1.3 * target, (realised, n_called)
+    assert min(n_called) >= 25   # still finds most of the 40 planted spans
+
+
+def test_sign_both_is_positive_plus_negative():
+    X = _noise(10, 300, 3, [(i, 50, 60, 0.3 * (-1) ** i) for i in range(10)])
+    pos, neg, both = (recursive_seqlets(X, sign=s) for s in ('positive', 'negative', 'both'))
+    key = ['example_idx', 'start', 'end']
+    pd.testing.assert_frame_equal(both[both.sign == 1][key].sort_values(key).reset_index(drop=True), pos[key].sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(both[both.sign == -1][key + ['p-value']].sort_values(key).reset_index(drop=True),
+                                  recursive_seqlets(-X)[key + ['p-value']].sort_values(key).reset_index(drop=True))
+    assert (neg.attribution < 0).all() and set(neg.example_idx[neg['p-value'] < 1e-10]) == {1, 3, 5, 7, 9}
