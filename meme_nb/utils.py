@@ -156,7 +156,7 @@ def _validate_index(x, name, ndim=None):
         try: a = np.asarray(x)
         except Exception as e: raise TypeError(f"{name} must be integer indices (tensor, array, Series or list); got {_describe(x)}") from e
         if a.dtype == object or a.dtype.kind not in 'biuf': raise TypeError(f"{name} must hold integer indices; got {_describe(x)} of dtype {a.dtype}")
-        t = torch.from_numpy(a if a.size and a.flags.writeable else a.astype(np.int64 if not a.size else a.dtype))  # read-only arrays (from pandas) are copied
+        t = torch.from_numpy(np.array(a, dtype=a.dtype if a.size else np.int64, copy=True))  # a copy: read-only (pandas) and negatively strided arrays are fine
     if t.dtype == torch.bool: raise ValueError(f"{name} must hold integer indices; got booleans (use .nonzero() to turn a mask into indices)")
     if t.is_complex(): raise ValueError(f"{name} must hold integer indices; got dtype {t.dtype}")
     if t.is_floating_point():

@@ -212,3 +212,24 @@ def test_bad_arguments(genome, tmp_path):
     p = _cli('predict', '--model', 'pretrained:beluga_mini', '--fasta', fasta, '--bed', bed, '--out', tmp_path / 'x', '--shard', '2/2', check=False)
     assert p.returncode == 2 and '--shard must be I/N' in p.stderr
     assert not (tmp_path / 'x').exists()
+
+
+def test_run_seqlets_streams_like_in_memory(reference_run):
+    "Seqlets and their motif names over a run, chunk by chunk, equal the in-memory calls; coordinates come from loci.tsv."
+    from meme_nb.annotate import annotate_seqlets
+    from meme_nb.io import jaspar_path, read_meme
+    from meme_nb.runs import run_seqlets
+    from meme_nb.seqlets import recursive_seqlets
+    r = open_run(reference_run)
+    motifs = dict(list(read_meme(jaspar_path()).items())[:60])
+    got = run_seqlets(reference_run, motifs=motifs, threshold=0.05)
+    A = torch.from_numpy(np.asarray(r.attributions[:]))
+    want = recursive_seqlets(A.sum(1), threshold=0.05)
+    assert len(want) > 0
+    pd.testing.assert_frame_equal(got[want.columns].reset_index(drop=True), want.reset_index(drop=True))
+    idx, p = annotate_seqlets(torch.from_numpy(r.ohe[:]), want, motifs)
+    assert got['motif_idx'].tolist() == idx[:, 0].tolist()
+    np.testing.assert_allclose(got['motif_pvalue'], p[:, 0].numpy(), rtol=1e-6)
+    loc = r.loci.iloc[got['example_idx']]
+    assert (got['genome_start'].to_numpy() == loc['start'].to_numpy() + got['start'].to_numpy()).all()
+    assert (got['chrom'].to_numpy() == loc['chrom'].to_numpy()).all()
