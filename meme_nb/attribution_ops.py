@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/attribution_ops.html.md"""
 # %% auto #0
 __all__ = ['rescale_rule', 'maxpool_rule', 'integrated_gradients_rule']
 
-# %% ../nbs/17_attribution_ops.ipynb #90cd8ac1
+# %% ../nbs/17_attribution_ops.ipynb #0f26d128
 import inspect, math, warnings, weakref
 from contextlib import contextmanager
 
@@ -19,7 +19,7 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from .utils import MemeNbWarning, _describe
 
-# %% ../nbs/17_attribution_ops.ipynb #eb118f26
+# %% ../nbs/17_attribution_ops.ipynb #95c1cf6e
 _EPS = 1e-6
 
 def _halves(t):
@@ -77,18 +77,38 @@ class _Bilinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a, b, f):
         ctx.f = f
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(_mid(a), _mid(b))  # new tensors: an in-place op on a or b later does not touch them
         return f(a, b)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
+        am, bm = ctx.saved_tensors
         with torch.enable_grad():
-            am, bm = _mid(a).requires_grad_(), _mid(b).requires_grad_()
+            am, bm = am.detach().requires_grad_(), bm.detach().requires_grad_()
             ga, gb = torch.autograd.grad(ctx.f(am, bm), (am, bm), g)
         return ga, gb, None
 
-# %% ../nbs/17_attribution_ops.ipynb #ed4175b6
+class _LogSumExp(torch.autograd.Function):
+    "`logsumexp(x, dims)` (kept dims); multipliers `α·p(xₑ) + (1-α)·p(xᵣ)`, p the softmax, α chosen so they add up to Δy."
+    @staticmethod
+    def forward(ctx, x, dims):
+        y = torch.logsumexp(x, dims, keepdim=True)
+        (xe, xr), (ye, yr) = _halves(x.detach()), _halves(y.detach())
+        pe, pr = torch.exp(xe - ye), torch.exp(xr - yr)
+        dx = xe - xr
+        dx = torch.where(torch.isfinite(dx), dx, 0.)  # masked (-inf) in both halves: weight 0 either way
+        be, br = (pe * dx).sum(dims, keepdim=True), (pr * dx).sum(dims, keepdim=True)
+        gap = be - br  # >= 0: lse is convex, so br <= Δy <= be
+        alpha = torch.where(gap > 0, (ye - yr - br) / torch.where(gap > 0, gap, 1.), 0.5)
+        ctx.save_for_backward(alpha * pe + (1 - alpha) * pr)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        m = ctx.saved_tensors[0]
+        return (g.reshape(2, m.shape[0], *g.shape[1:]) * m).reshape(2 * m.shape[0], *m.shape[1:]), None
+
+# %% ../nbs/17_attribution_ops.ipynb #fcb74319
 class _Op:
     "Operation `func` as a function of its one input-dependent tensor (the other arguments fixed); rules call it like a module."
     def __init__(self, func, name, flat, spec, i):
@@ -130,7 +150,7 @@ def rescale_rule(module, # an elementwise nonlinearity: a module, or an op as a 
     "DeepLIFT rescale rule for elementwise modules and ops: multiplier `Δy/Δx`, the example's derivative where `|Δx| < 1e-6`."
     return _both(grad_y, _slopes(module, x, y))
 
-# %% ../nbs/17_attribution_ops.ipynb #c555b011
+# %% ../nbs/17_attribution_ops.ipynb #fdb51510
 def _pool_indices(module, x):
     "Arg-max indices of max-pooling `module` (a module, or an op with return_indices) on `x`, flattened: `(2B, C, n_out)`."
     if not isinstance(module, torch.nn.Module): return module.with_indices(x)[1].flatten(2)
@@ -166,7 +186,7 @@ def maxpool_rule(module, # a max-pooling module with a `return_indices` attribut
     "DeepSHAP rule for max-pooling: each window's `Δy` goes to the example's arg-max if `Δy ≥ 0`, else to the reference's."
     return _scatter(grad_y, *_pool_credit(module, x, y), x.shape)
 
-# %% ../nbs/17_attribution_ops.ipynb #a1da0cb6
+# %% ../nbs/17_attribution_ops.ipynb #0008980f
 def integrated_gradients_rule(steps:int=32, # points on the segment (midpoint Riemann sum)
                              ): # a rule `rule(module, x, y, grad_y) -> grad_x`
     "Opt-in rule for any op or module: gradients averaged along the segment from the reference's input to the example's."
@@ -185,7 +205,7 @@ def integrated_gradients_rule(steps:int=32, # points on the segment (midpoint Ri
     integrated_gradients.steps = steps
     return integrated_gradients
 
-# %% ../nbs/17_attribution_ops.ipynb #5aade60d
+# %% ../nbs/17_attribution_ops.ipynb #2fe976da
 _UNARY = set('''relu relu6 elu selu celu leaky_relu prelu rrelu gelu silu mish softplus sigmoid tanh hardtanh hardsigmoid
 hardswish logsigmoid log_sigmoid tanhshrink softshrink hardshrink threshold softsign exp exp2 expm1 log log2 log10 log1p sqrt
 rsqrt reciprocal square abs absolute sin cos tan sinh cosh asinh atan arctan erf erfc sign sgn clamp clip clamp_min clamp_max
@@ -265,40 +285,31 @@ def _no_rule_message(name, where, gap):
     return (f"deep_lift_shap has no rule for op {name!r} called in {where} and it {what}; the output depends on it. "
             f"Register a rule with {how} (keys: the torch function, e.g. torch.{name}, or the module type that calls it)")
 
-# %% ../nbs/17_attribution_ops.ipynb #883a85a8
-def _shared_shift(x, dim):
-    "Per-pair constant `(2B, ...)` for a stable softmax: the larger of the two halves' maxima along `dim` (no gradient)."
-    with torch.no_grad():
-        m = x.detach().amax(dim, keepdim=True)
-        m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
-        e, r = _halves(m)
-        s = torch.maximum(e, r)
-        return torch.cat([s, s])
-
+# %% ../nbs/17_attribution_ops.ipynb #6b61b122
 def _softmax(x, dim, log=False):
-    "softmax (or log_softmax) from exp, a sum, a reciprocal (or log) and a product: each step has an exact rule."
+    "log_softmax as `x - logsumexp(x)`, softmax as its exp: a linear step, the logsumexp rule and rescale, each exact."
     if dim is None: raise ValueError("deep_lift_shap: softmax needs an explicit dim")
     if dim % x.ndim == 0: raise ValueError(f"deep_lift_shap: softmax over dimension 0 mixes examples and references; got dim={dim}")
-    z = x - _shared_shift(x, dim)
-    e = torch.exp(z)
-    s = e.sum(dim, keepdim=True)
-    return z - torch.log(s) if log else e * torch.reciprocal(s)
+    z = x - torch.logsumexp(x, dim, keepdim=True)
+    return z if log else torch.exp(z)
 
-def _layer_norm(x, shape, weight=None, bias=None, eps=1e-5, rms=False):
+def _layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, rms=False):
     "layer_norm / rms_norm from a centring (linear), a product, a mean, rsqrt and a product."
-    dims = tuple(range(-len(shape), 0))
+    x, dims = input, tuple(range(-len(normalized_shape), 0))
     c = x if rms else x - x.mean(dims, keepdim=True)
     if eps is None: eps = torch.finfo(x.dtype).eps
     y = c * torch.rsqrt((c * c).mean(dims, keepdim=True) + eps)
     if weight is not None: y = y * weight
     return y if bias is None else y + bias
 
-def _glu(x, dim=-1):
-    a, b = x.chunk(2, dim)
+def _glu(input, dim=-1):
+    "GLU: first half times the sigmoid of the second half along `dim`."
+    a, b = input.chunk(2, dim)
     return a * torch.sigmoid(b)
 
-def _sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False):
+def _sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False):
     "scaled_dot_product_attention written out: scores (product), mask, softmax, weighted sum (product)."
+    q, k, v = query, key, value
     if dropout_p: raise ValueError("deep_lift_shap: attention dropout must be off (dropout_p=0)")
     if enable_gqa and k.shape[-3] != q.shape[-3]:
         k = k.repeat_interleave(q.shape[-3] // k.shape[-3], -3); v = v.repeat_interleave(q.shape[-3] // v.shape[-3], -3)
@@ -347,16 +358,19 @@ def _mha_mask(attn_mask, key_padding_mask, is_causal, N, H, L, S, q):
         mask = kp if mask is None else mask + kp
     return mask
 
+def _rms_norm(input, normalized_shape, weight=None, eps=None):
+    return _layer_norm(input, normalized_shape, weight, None, eps, rms=True)
+
 def _softmax_call(log):
     "softmax / log_softmax with the signatures of torch, torch.Tensor and F (dim second; `dtype` casts first)."
-    def call(x, dim=None, _stacklevel=3, dtype=None): return _softmax(x if dtype is None else x.to(dtype), dim, log)
+    def call(input, dim=None, _stacklevel=3, dtype=None): return _softmax(input if dtype is None else input.to(dtype), dim, log)
     return call
 
 _COMPOSITE = {'softmax': _softmax_call(False), 'log_softmax': _softmax_call(True),
-              'layer_norm': _layer_norm, 'rms_norm': lambda x, s, w=None, eps=None: _layer_norm(x, s, w, None, eps, rms=True),
+              'layer_norm': _layer_norm, 'rms_norm': _rms_norm,
               'glu': _glu, 'scaled_dot_product_attention': _sdpa, 'multi_head_attention_forward': _mha}
 
-# %% ../nbs/17_attribution_ops.ipynb #b9c5453e
+# %% ../nbs/17_attribution_ops.ipynb #c740edeb
 def _out_of_place(func, name, args, kwargs):
     "The same call, out of place: `(func, args, kwargs)`; `None` when `func` does not write into an argument."
     if name.endswith('_') and not name.startswith('_'):
@@ -377,7 +391,8 @@ class _DeepLiftMode(TorchFunctionMode):
     def __init__(self, op_rules=None, where=lambda: 'the model', audit=None):
         super().__init__()
         self.op_rules, self.where, self.audit = dict(op_rules or {}), where, audit
-        self._dep, self.active, self.depth, self.seen = weakref.WeakValueDictionary(), True, 0, 0
+        self._dep, self.active, self.depth, self.seen, self._checked = weakref.WeakValueDictionary(), True, 0, 0, None
+        self.module = lambda: '(model)'
 
     def is_dep(self, t): return isinstance(t, torch.Tensor) and self._dep.get(id(t)) is t
     def mark(self, out):
@@ -410,6 +425,13 @@ class _DeepLiftMode(TorchFunctionMode):
         clean = len(fdep) == len(dep)  # no input-dependent masks or indices
         user = self._user_rule(func, name)
         if user is None or (user is False and name in _LINEAR_OPS and clean): return func(*args, **kwargs)
+        if self.audit is not None and self.depth == 0:
+            label = _label(user, name, flat, fdep, clean, self.is_dep)
+            if label is not None: return self._audited(label, func, name, flat, spec, fdep)
+        return self._route(func, name, args, kwargs, flat, spec, fdep, clean, user)
+
+    def _route(self, func, name, args, kwargs, flat, spec, fdep, clean, user):
+        "The call under its rule, the linearity check, or the no-rule error."
         ip = _out_of_place(func, name, args, kwargs)
         g, a, k = ip or (func, args, kwargs)
         base = name[:-1] if ip is not None and name.endswith('_') else name
@@ -417,6 +439,38 @@ class _DeepLiftMode(TorchFunctionMode):
         if out is NotImplemented: out = self._unknown(func, name, args, kwargs, flat, spec)
         elif ip is not None: out = self._write_back(args[0], out)
         return out
+
+    def _audited(self, label, func, name, flat, spec, fdep):
+        "`_route`, with taps on the input-dependent inputs and the outputs that record the gradients they receive."
+        fl, ins = list(flat), []
+        bd = 1 if name == 'multi_head_attention_forward' else 0  # its inputs and first output are (L, N, E)
+        for i in fdep:
+            slot = []
+            fl[i] = self.mark(_Tap.apply(flat[i], slot))
+            ins.append((flat[i].detach(), slot, bd))
+        args, kwargs = tree_unflatten(fl, spec)
+        self._checked = None
+        out = self._route(func, name, args, kwargs, fl, spec, fdep, True, self._user_rule(func, name))
+        flat_o, spec_o, outs = *tree_flatten(out), []
+        for j, t in enumerate(flat_o):
+            if isinstance(t, torch.Tensor) and t.requires_grad:
+                slot = []
+                flat_o[j] = _Tap.apply(t, slot)
+                outs.append((t.detach(), slot, bd if j == 0 else 0))
+        if self._checked is not None: label = self._checked
+        self.audit.append(dict(op=name, module=self.module(), rule=label, ins=ins, outs=outs))
+        return tree_unflatten(flat_o, spec_o)
+
+    def collect(self, dy, rows):
+        "Add this batch's audited calls to `rows` `{(module, op, rule): [calls, max |error|, max |error| / |Δf|]}`; `dy` `(B,)` is f(x) - f(r)."
+        for c in self.audit:
+            err = _local_error(c, len(dy))
+            if err is None: continue
+            r = rows.setdefault((c['module'], c['op'], c['rule']), [0, 0., 0.])
+            r[0] += 1
+            r[1] = max(r[1], float(err.abs().max()))
+            r[2] = max(r[2], float((err.abs() / dy.abs().double().clamp_min(1e-300)).max()))
+        self.audit = []
 
     def _user_rule(self, func, name):
         "Rule registered for `func` (or a function of the same name): a rule, None (linear) or False (none)."
@@ -447,8 +501,17 @@ class _DeepLiftMode(TorchFunctionMode):
             beta, alpha = kwargs.get('beta', 1), kwargs.get('alpha', 1)
             mm = {'baddbmm': torch.bmm, 'addmm': torch.mm, 'addbmm': lambda p, q: torch.bmm(p, q).sum(0), 'addmv': torch.mv}[name]
             return self._decomposed(lambda: beta * inp + alpha * mm(b1, b2))
+        if name == 'logsumexp' and len(fdep) == 1: return self._logsumexp(*args, **kwargs)
         if name in _COMPOSITE: return self._decomposed(lambda: _COMPOSITE[name](*args, **kwargs))
         return NotImplemented
+
+    def _logsumexp(self, x, dim, keepdim=False):
+        "logsumexp with its exact rule (`_LogSumExp`); dimension 0 (the batch) is refused."
+        dims = tuple(d % x.ndim for d in ((dim,) if isinstance(dim, int) else dim))
+        if 0 in dims or x.shape[0] % 2:
+            raise ValueError(f"deep_lift_shap: logsumexp/softmax in {self.where()} must not reduce the batch dimension 0; got dim={dim}")
+        y = _LogSumExp.apply(x, dims)
+        return y if keepdim else y.squeeze(dims)
 
     def _decomposed(self, f):
         "Run `f`, written with ops that have rules, with this mode active again."
@@ -501,12 +564,57 @@ class _DeepLiftMode(TorchFunctionMode):
         gap = _linear_gap(func, flat, spec, self.is_dep)
         dtypes = [a.dtype for a in flat if isinstance(a, torch.Tensor) and a.is_floating_point()]
         ok = gap <= _linear_tol(min(dtypes, key=lambda d: torch.finfo(d).eps, default=torch.float32) if dtypes else torch.float32)
+        self._checked = 'linear (checked)' if ok else 'none: raises'
         out = func(*args, **kwargs)
         if ok: return out
         msg = _no_rule_message(name, self.where(), gap)
         flat_o, spec_o = tree_flatten(out)
         flat_o = [_Poison.apply(t, msg) if isinstance(t, torch.Tensor) and t.requires_grad else t for t in flat_o]
         return tree_unflatten(flat_o, spec_o)
+
+def _pair_sums(t, g, bdim, B):
+    "Per pair `(B,)`: the sum of gradient times difference between halves, halves taken along `bdim`."
+    t, g = t.movedim(bdim, 0).double(), g.movedim(bdim, 0).double()
+    h = t.shape[0] // 2
+    prod = (g[:h] * (t[:h] - t[h:])).reshape(h, -1)
+    prod = torch.where(torch.isfinite(prod), prod, 0.)  # masked scores: -inf in both halves, gradient 0
+    return prod.sum(1).reshape(B, -1).sum(1) if h % B == 0 else prod.sum().expand(B) / B
+
+def _local_error(call, B):
+    "Summation-to-delta error of one audited call per pair `(B,)`: output gradient · Δout minus input gradients · Δin."
+    outs = [(t, s, bd) for t, s, bd in call['outs'] if s]
+    if not outs: return None
+    err = sum(_pair_sums(t, s[0], bd, B) for t, s, bd in outs)
+    for t, s, bd in call['ins']:
+        if s: err = err - _pair_sums(t, s[0], bd, B)
+    return err
+
+class _Tap(torch.autograd.Function):
+    "Identity that appends the gradient it receives to `slot` (for the audit)."
+    @staticmethod
+    def forward(ctx, x, slot):
+        ctx.slot = slot
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        ctx.slot.append(g)
+        return g, None
+
+_COMPOSITE_LABEL = {'softmax': 'logsumexp + rescale', 'log_softmax': 'logsumexp', 'layer_norm': 'bilinear + rescale',
+                    'rms_norm': 'bilinear + rescale', 'glu': 'rescale + bilinear', 'logsumexp': 'logsumexp',
+                    'scaled_dot_product_attention': 'bilinear + softmax', 'multi_head_attention_forward': 'bilinear + softmax'}
+
+def _label(user, name, flat, fdep, clean, is_dep):
+    "The rule a call gets, for the audit; None for a call that is linear by its name (no row)."
+    if name.endswith('_'): return None  # in-place calls are not audited
+    if user is not False: return getattr(user, '__name__', 'custom rule')
+    if not clean: return 'linear check'
+    if name in _UNARY: return 'rescale'
+    if name.replace('_with_indices', '') in _POOL: return 'maxpool'
+    if name in _BILINEAR or name in ('baddbmm', 'addmm', 'addbmm', 'addmv'): return 'bilinear' if len(fdep) == 2 else None
+    if name in _DIV: return 'reciprocal (rescale) + bilinear' if len(fdep) == 2 or name in ('rdiv', 'rtruediv') else None
+    return _COMPOSITE_LABEL.get(name, 'linear check')
 
 class _PoolOp:
     "A max-pooling call as a function of its input; `with_indices(x)` gives `(values, indices)`."
@@ -520,7 +628,7 @@ class _PoolOp:
     def __call__(self, x): return self.with_indices(x)[0]
     def __repr__(self): return f"op {self.name}"
 
-# %% ../nbs/17_attribution_ops.ipynb #e6127715
+# %% ../nbs/17_attribution_ops.ipynb #bd63aaaa
 def _split_ops(ops):
     "Registered rules split into `(module types, ops)`: keys that are nn.Module subclasses, and torch functions."
     mods = {k: v for k, v in ops.items() if isinstance(k, type) and issubclass(k, torch.nn.Module)}
@@ -561,6 +669,7 @@ def _captured(model, ops):
     module_rules, op_rules = _split_ops(ops)
     stack, handles, wrapped = [], [], []
     mode = _DeepLiftMode(op_rules, where=lambda: f"module {stack[-1]!r}" if stack else "the model's forward")
+    mode.module = lambda: stack[-1] if stack else '(model)'
     try:
         if isinstance(model, torch.nn.Module):
             for name, m in model.named_modules():
