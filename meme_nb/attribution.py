@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/attribution.html.md"""
 # %% auto #0
 __all__ = ['Attributions', 'deep_lift_shap', 'deep_lift_shap_audit']
 
-# %% ../nbs/07_attribution.ipynb #cb980c67
+# %% ../nbs/07_attribution.ipynb #76f3b931
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from typing import NamedTuple
@@ -23,7 +23,7 @@ from .utils import MemeNbWarning, _describe, _validate_args, _validate_int, _val
 from .attribution_ops import (_Credit, _Rule, _Scale, _captured, _pool_credit, _slopes, integrated_gradients_rule,
                                      maxpool_rule, rescale_rule)
 
-# %% ../nbs/07_attribution.ipynb #85807484
+# %% ../nbs/07_attribution.ipynb #41a432cb
 def _apply_rule(rule, module, inputs, output):
     "Forward hook: send `output` through the autograd function that gives `module`'s input the gradient of `rule`."
     if not inputs or not isinstance(inputs[0], torch.Tensor) or not isinstance(output, torch.Tensor):
@@ -37,7 +37,7 @@ def _apply_rule(rule, module, inputs, output):
     if rule is maxpool_rule: return _Credit.apply(x, y, *_pool_credit(module, x, y))
     return _Rule.apply(x, y, module, rule)
 
-# %% ../nbs/07_attribution.ipynb #e87b939a
+# %% ../nbs/07_attribution.ipynb #6206bc31
 _nn = torch.nn
 _LINEAR = (_nn.Linear, _nn.Identity, _nn.Conv1d, _nn.Conv2d, _nn.Conv3d, _nn.ConvTranspose1d,
            _nn.ConvTranspose2d, _nn.BatchNorm1d, _nn.BatchNorm2d, _nn.BatchNorm3d, _nn.Dropout, _nn.Dropout1d,
@@ -52,7 +52,7 @@ _MAXPOOL = (_nn.MaxPool1d, _nn.MaxPool2d, _nn.MaxPool3d, _nn.AdaptiveMaxPool1d, 
             _nn.AdaptiveMaxPool3d)
 _RULES = {**{t: None for t in _LINEAR}, **{t: rescale_rule for t in _ELEMENTWISE}, **{t: maxpool_rule for t in _MAXPOOL}}
 
-# %% ../nbs/07_attribution.ipynb #a48fd55e
+# %% ../nbs/07_attribution.ipynb #efa50393
 def _check_ops(ops, name='additional_nonlinear_ops'):
     "Validate `{module type: rule or None}`; return it as a dict."
     if ops is None: return {}
@@ -87,7 +87,7 @@ def _rules_for(model, ops):
         if rule is not None: out.append((m, rule))
     return out
 
-# %% ../nbs/07_attribution.ipynb #e7c3ba60
+# %% ../nbs/07_attribution.ipynb #334fc90d
 @contextmanager
 def _hooked(rules):
     "Attach `rules` (from `_rules_for`) as forward hooks for a while; out-of-place for `inplace` modules."
@@ -101,7 +101,7 @@ def _hooked(rules):
         for h in handles: h.remove()
         for m in inplace: m.inplace = True
 
-# %% ../nbs/07_attribution.ipynb #6cac64b2
+# %% ../nbs/07_attribution.ipynb #fe80a424
 class _Engine:
     "How the rules reach a model: `mode` (a DeepLIFT TorchFunctionMode) or, after `fallback()`, module hooks."
     def __init__(self, model, ops, stack):
@@ -127,7 +127,7 @@ def _engine(model, ops, audit=False):
         if audit: eng.mode.audit, eng.rows = [], {}
         yield eng
 
-# %% ../nbs/07_attribution.ipynb #91b27f55
+# %% ../nbs/07_attribution.ipynb #8bcf26ca
 def _references(X, references, n_shuffles, random_state):
     "References `(n, n_refs, A, L)` for every row of `X`, from a function or checked as given."
     if callable(references):
@@ -140,7 +140,7 @@ def _references(X, references, n_shuffles, random_state):
         raise ValueError(f"references must have shape (n, n_refs, A, L) = ({X.shape[0]}, n_refs, {X.shape[1]}, {X.shape[2]}); {where} {got}")
     return R
 
-# %% ../nbs/07_attribution.ipynb #4ed971f2
+# %% ../nbs/07_attribution.ipynb #b411d27a
 def _target_output(y, target, n):
     "Column `target` of the model output `y` `(n, n_outputs)` (or `(n,)` for target 0), as `(n,)`."
     if not isinstance(y, torch.Tensor):
@@ -182,7 +182,7 @@ def _pair_batch(model, X, R, args, target, pairs, device, dtype, eng=None):
     delta = ((x - r) * m).double().sum((1, 2)) - (y[:len(x)] - y[len(x):]).double()
     return hyp, delta.detach()
 
-# %% ../nbs/07_attribution.ipynb #a25fa309
+# %% ../nbs/07_attribution.ipynb #f304c831
 def _check_convergence(deltas, threshold, show):
     "Warn (MemeNbWarning) naming the examples whose pairs' `|delta|` `(n, n_refs)` exceeds `threshold`; print them if `show`."
     if show: print(f"convergence deltas (n, n_refs):\n{deltas}")
@@ -196,7 +196,7 @@ def _check_convergence(deltas, threshold, show):
                   "Usual causes: an approximate rule (integrated_gradients_rule), a detach() of an input-dependent tensor in forward, "
                   "or an op mixing rows of the batch; deep_lift_shap_audit names the op", MemeNbWarning, stacklevel=3)
 
-# %% ../nbs/07_attribution.ipynb #e0810c28
+# %% ../nbs/07_attribution.ipynb #aa252b07
 class Attributions(NamedTuple):
     "Attributions with the references they were computed against (`return_references=True`)."
     attributions: torch.Tensor # (n, A, L)
@@ -226,7 +226,7 @@ def _attribute(model, X, R, args, target, batch_size, device, dtype, verbose, en
     bar.close()
     return acc, deltas.view(n, n_refs)
 
-# %% ../nbs/07_attribution.ipynb #f6c6dc2c
+# %% ../nbs/07_attribution.ipynb #5f0b3d26
 def deep_lift_shap(model, # torch.nn.Module (or callable) `model(X_batch, *args_batch)` -> (batch, n_outputs)
                    X:torch.Tensor, # one-hot sequences (n, A, L), any dtype
                    args:tuple=None, # extra model inputs, tensors with first dimension n; used for each sequence and its references
@@ -255,7 +255,7 @@ def deep_lift_shap(model, # torch.nn.Module (or callable) `model(X_batch, *args_
     if not hypothetical: attr = attr * X.to(attr.dtype)
     return Attributions(attr, R) if return_references else attr
 
-# %% ../nbs/07_attribution.ipynb #f5e667e6
+# %% ../nbs/07_attribution.ipynb #373c0d5f
 def deep_lift_shap_audit(model, # torch.nn.Module (or callable), as for `deep_lift_shap`
                          X:torch.Tensor, # one-hot sequences (n, A, L)
                          args:tuple=None, # extra model inputs, as for `deep_lift_shap`

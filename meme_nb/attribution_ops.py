@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/attribution_ops.html.md"""
 # %% auto #0
 __all__ = ['rescale_rule', 'maxpool_rule', 'integrated_gradients_rule']
 
-# %% ../nbs/17_attribution_ops.ipynb #0f26d128
+# %% ../nbs/17_attribution_ops.ipynb #6f5fed8a
 import inspect, math, warnings, weakref
 from contextlib import contextmanager
 
@@ -19,7 +19,7 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from .utils import MemeNbWarning, _describe
 
-# %% ../nbs/17_attribution_ops.ipynb #95c1cf6e
+# %% ../nbs/17_attribution_ops.ipynb #be597a69
 _EPS = 1e-6
 
 def _halves(t):
@@ -75,18 +75,19 @@ class _Rule(torch.autograd.Function):
 class _Bilinear(torch.autograd.Function):
     "`f(a, b)` bilinear in `a` and `b`; gradients are those of `f` at the midpoints of the two halves (Shapley-fair)."
     @staticmethod
-    def forward(ctx, a, b, f):
-        ctx.f = f
+    def forward(ctx, a, b, f, elementwise=False):
+        ctx.f, ctx.elementwise = f, elementwise
         ctx.save_for_backward(_mid(a), _mid(b))  # new tensors: an in-place op on a or b later does not touch them
         return f(a, b)
 
     @staticmethod
     def backward(ctx, g):
         am, bm = ctx.saved_tensors
+        if ctx.elementwise: return (g * bm).sum_to_size(am.shape), (g * am).sum_to_size(bm.shape), None, None
         with torch.enable_grad():
             am, bm = am.detach().requires_grad_(), bm.detach().requires_grad_()
             ga, gb = torch.autograd.grad(ctx.f(am, bm), (am, bm), g)
-        return ga, gb, None
+        return ga, gb, None, None
 
 class _LogSumExp(torch.autograd.Function):
     "`logsumexp(x, dims)` (kept dims); multipliers `α·p(xₑ) + (1-α)·p(xᵣ)`, p the softmax, α chosen so they add up to Δy."
@@ -108,7 +109,7 @@ class _LogSumExp(torch.autograd.Function):
         m = ctx.saved_tensors[0]
         return (g.reshape(2, m.shape[0], *g.shape[1:]) * m).reshape(2 * m.shape[0], *m.shape[1:]), None
 
-# %% ../nbs/17_attribution_ops.ipynb #fcb74319
+# %% ../nbs/17_attribution_ops.ipynb #70e0576b
 class _Op:
     "Operation `func` as a function of its one input-dependent tensor (the other arguments fixed); rules call it like a module."
     def __init__(self, func, name, flat, spec, i):
@@ -150,7 +151,7 @@ def rescale_rule(module, # an elementwise nonlinearity: a module, or an op as a 
     "DeepLIFT rescale rule for elementwise modules and ops: multiplier `Δy/Δx`, the example's derivative where `|Δx| < 1e-6`."
     return _both(grad_y, _slopes(module, x, y))
 
-# %% ../nbs/17_attribution_ops.ipynb #fdb51510
+# %% ../nbs/17_attribution_ops.ipynb #117698ad
 def _pool_indices(module, x):
     "Arg-max indices of max-pooling `module` (a module, or an op with return_indices) on `x`, flattened: `(2B, C, n_out)`."
     if not isinstance(module, torch.nn.Module): return module.with_indices(x)[1].flatten(2)
@@ -186,7 +187,7 @@ def maxpool_rule(module, # a max-pooling module with a `return_indices` attribut
     "DeepSHAP rule for max-pooling: each window's `Δy` goes to the example's arg-max if `Δy ≥ 0`, else to the reference's."
     return _scatter(grad_y, *_pool_credit(module, x, y), x.shape)
 
-# %% ../nbs/17_attribution_ops.ipynb #0008980f
+# %% ../nbs/17_attribution_ops.ipynb #8816dedd
 def integrated_gradients_rule(steps:int=32, # points on the segment (midpoint Riemann sum)
                              ): # a rule `rule(module, x, y, grad_y) -> grad_x`
     "Opt-in rule for any op or module: gradients averaged along the segment from the reference's input to the example's."
@@ -205,7 +206,7 @@ def integrated_gradients_rule(steps:int=32, # points on the segment (midpoint Ri
     integrated_gradients.steps = steps
     return integrated_gradients
 
-# %% ../nbs/17_attribution_ops.ipynb #2fe976da
+# %% ../nbs/17_attribution_ops.ipynb #f7fe9c4a
 _UNARY = set('''relu relu6 elu selu celu leaky_relu prelu rrelu gelu silu mish softplus sigmoid tanh hardtanh hardsigmoid
 hardswish logsigmoid log_sigmoid tanhshrink softshrink hardshrink threshold softsign exp exp2 expm1 log log2 log10 log1p sqrt
 rsqrt reciprocal square abs absolute sin cos tan sinh cosh asinh atan arctan erf erfc sign sgn clamp clip clamp_min clamp_max
@@ -285,7 +286,7 @@ def _no_rule_message(name, where, gap):
     return (f"deep_lift_shap has no rule for op {name!r} called in {where} and it {what}; the output depends on it. "
             f"Register a rule with {how} (keys: the torch function, e.g. torch.{name}, or the module type that calls it)")
 
-# %% ../nbs/17_attribution_ops.ipynb #6b61b122
+# %% ../nbs/17_attribution_ops.ipynb #bd84790c
 def _softmax(x, dim, log=False):
     "log_softmax as `x - logsumexp(x)`, softmax as its exp: a linear step, the logsumexp rule and rescale, each exact."
     if dim is None: raise ValueError("deep_lift_shap: softmax needs an explicit dim")
@@ -370,7 +371,7 @@ _COMPOSITE = {'softmax': _softmax_call(False), 'log_softmax': _softmax_call(True
               'layer_norm': _layer_norm, 'rms_norm': _rms_norm,
               'glu': _glu, 'scaled_dot_product_attention': _sdpa, 'multi_head_attention_forward': _mha}
 
-# %% ../nbs/17_attribution_ops.ipynb #c740edeb
+# %% ../nbs/17_attribution_ops.ipynb #78da6d98
 def _out_of_place(func, name, args, kwargs):
     "The same call, out of place: `(func, args, kwargs)`; `None` when `func` does not write into an argument."
     if name.endswith('_') and not name.startswith('_'):
@@ -551,7 +552,7 @@ class _DeepLiftMode(TorchFunctionMode):
             fl = list(flat); fl[i], fl[j] = p, q
             args, kwargs = tree_unflatten(fl, spec)
             return func(*args, **kwargs)
-        return _Bilinear.apply(a, b, f)
+        return _Bilinear.apply(a, b, f, _canonical(func) in ('mul', 'multiply', 'rmul', 'mul_'))
 
     def _write_back(self, x, out):
         "An in-place call's result written into its first argument (returned as is when that is the input itself)."
@@ -628,7 +629,7 @@ class _PoolOp:
     def __call__(self, x): return self.with_indices(x)[0]
     def __repr__(self): return f"op {self.name}"
 
-# %% ../nbs/17_attribution_ops.ipynb #bd63aaaa
+# %% ../nbs/17_attribution_ops.ipynb #51ff1b35
 def _split_ops(ops):
     "Registered rules split into `(module types, ops)`: keys that are nn.Module subclasses, and torch functions."
     mods = {k: v for k, v in ops.items() if isinstance(k, type) and issubclass(k, torch.nn.Module)}
