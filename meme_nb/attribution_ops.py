@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/attribution_ops.html.md"""
 # %% auto #0
 __all__ = ['rescale_rule', 'maxpool_rule', 'integrated_gradients_rule']
 
-# %% ../nbs/17_attribution_ops.ipynb #6f5fed8a
+# %% ../nbs/17_attribution_ops.ipynb #34a7e5ac
 import inspect, math, warnings, weakref
 from contextlib import contextmanager
 
@@ -19,7 +19,7 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from .utils import MemeNbWarning, _describe
 
-# %% ../nbs/17_attribution_ops.ipynb #be597a69
+# %% ../nbs/17_attribution_ops.ipynb #1df571d0
 _EPS = 1e-6
 
 def _halves(t):
@@ -42,7 +42,7 @@ class _Scale(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, y, m):
         ctx.save_for_backward(m)
-        return y.clone()
+        return y  # autograd returns a new tensor (an alias of y) carrying this function's gradient: no copy
 
     @staticmethod
     def backward(ctx, g): return _both(g, ctx.saved_tensors[0]), None, None
@@ -52,7 +52,7 @@ class _Credit(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, y, sel, w):
         ctx.save_for_backward(sel, w); ctx.shape = x.shape
-        return y.clone()
+        return y
 
     @staticmethod
     def backward(ctx, g):
@@ -109,7 +109,7 @@ class _LogSumExp(torch.autograd.Function):
         m = ctx.saved_tensors[0]
         return (g.reshape(2, m.shape[0], *g.shape[1:]) * m).reshape(2 * m.shape[0], *m.shape[1:]), None
 
-# %% ../nbs/17_attribution_ops.ipynb #70e0576b
+# %% ../nbs/17_attribution_ops.ipynb #9843e802
 class _Op:
     "Operation `func` as a function of its one input-dependent tensor (the other arguments fixed); rules call it like a module."
     def __init__(self, func, name, flat, spec, i):
@@ -151,7 +151,7 @@ def rescale_rule(module, # an elementwise nonlinearity: a module, or an op as a 
     "DeepLIFT rescale rule for elementwise modules and ops: multiplier `Δy/Δx`, the example's derivative where `|Δx| < 1e-6`."
     return _both(grad_y, _slopes(module, x, y))
 
-# %% ../nbs/17_attribution_ops.ipynb #117698ad
+# %% ../nbs/17_attribution_ops.ipynb #0bca9fe8
 def _pool_indices(module, x):
     "Arg-max indices of max-pooling `module` (a module, or an op with return_indices) on `x`, flattened: `(2B, C, n_out)`."
     if not isinstance(module, torch.nn.Module): return module.with_indices(x)[1].flatten(2)
@@ -187,7 +187,7 @@ def maxpool_rule(module, # a max-pooling module with a `return_indices` attribut
     "DeepSHAP rule for max-pooling: each window's `Δy` goes to the example's arg-max if `Δy ≥ 0`, else to the reference's."
     return _scatter(grad_y, *_pool_credit(module, x, y), x.shape)
 
-# %% ../nbs/17_attribution_ops.ipynb #8816dedd
+# %% ../nbs/17_attribution_ops.ipynb #5dd2e59e
 def integrated_gradients_rule(steps:int=32, # points on the segment (midpoint Riemann sum)
                              ): # a rule `rule(module, x, y, grad_y) -> grad_x`
     "Opt-in rule for any op or module: gradients averaged along the segment from the reference's input to the example's."
@@ -206,7 +206,7 @@ def integrated_gradients_rule(steps:int=32, # points on the segment (midpoint Ri
     integrated_gradients.steps = steps
     return integrated_gradients
 
-# %% ../nbs/17_attribution_ops.ipynb #f7fe9c4a
+# %% ../nbs/17_attribution_ops.ipynb #13cdaf22
 _UNARY = set('''relu relu6 elu selu celu leaky_relu prelu rrelu gelu silu mish softplus sigmoid tanh hardtanh hardsigmoid
 hardswish logsigmoid log_sigmoid tanhshrink softshrink hardshrink threshold softsign exp exp2 expm1 log log2 log10 log1p sqrt
 rsqrt reciprocal square abs absolute sin cos tan sinh cosh asinh atan arctan erf erfc sign sgn clamp clip clamp_min clamp_max
@@ -286,7 +286,7 @@ def _no_rule_message(name, where, gap):
     return (f"deep_lift_shap has no rule for op {name!r} called in {where} and it {what}; the output depends on it. "
             f"Register a rule with {how} (keys: the torch function, e.g. torch.{name}, or the module type that calls it)")
 
-# %% ../nbs/17_attribution_ops.ipynb #bd84790c
+# %% ../nbs/17_attribution_ops.ipynb #11e2309b
 def _softmax(x, dim, log=False):
     "log_softmax as `x - logsumexp(x)`, softmax as its exp: a linear step, the logsumexp rule and rescale, each exact."
     if dim is None: raise ValueError("deep_lift_shap: softmax needs an explicit dim")
@@ -371,7 +371,7 @@ _COMPOSITE = {'softmax': _softmax_call(False), 'log_softmax': _softmax_call(True
               'layer_norm': _layer_norm, 'rms_norm': _rms_norm,
               'glu': _glu, 'scaled_dot_product_attention': _sdpa, 'multi_head_attention_forward': _mha}
 
-# %% ../nbs/17_attribution_ops.ipynb #78da6d98
+# %% ../nbs/17_attribution_ops.ipynb #121b5f67
 def _out_of_place(func, name, args, kwargs):
     "The same call, out of place: `(func, args, kwargs)`; `None` when `func` does not write into an argument."
     if name.endswith('_') and not name.startswith('_'):
@@ -403,7 +403,8 @@ class _DeepLiftMode(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if not self.active or getattr(func, '__name__', '') == '__get__': return func(*args, **kwargs)
+        if not self.active: return func(*args, **kwargs)
+        if getattr(func, '__name__', '') == '__get__': return self._attribute_get(func, args, kwargs)
         flat, spec = tree_flatten((args, kwargs))
         dep = [i for i, a in enumerate(flat) if self.is_dep(a)]
         if not dep: return func(*args, **kwargs)
@@ -413,6 +414,13 @@ class _DeepLiftMode(TorchFunctionMode):
             out = func(*args, **kwargs)
             return out if name in ('detach',) else self._mark_int(out)
         return self.mark(self._dispatch(func, name, args, kwargs, flat, spec, dep))
+
+    def _attribute_get(self, func, args, kwargs):
+        "A tensor attribute (`x.shape`, `x.mT`): the transposes `T, mT, H, mH` of an input-dependent tensor are input-dependent."
+        out = func(*args, **kwargs)
+        if isinstance(out, torch.Tensor) and args and self.is_dep(args[0]) and \
+           getattr(getattr(func, '__self__', None), '__name__', '') in ('T', 'mT', 'H', 'mH', 'real'): self._dep[id(out)] = out
+        return out
 
     def _mark_int(self, out):
         "Integer and boolean results computed from the input are input-dependent too (masks, indices)."
@@ -629,7 +637,7 @@ class _PoolOp:
     def __call__(self, x): return self.with_indices(x)[0]
     def __repr__(self): return f"op {self.name}"
 
-# %% ../nbs/17_attribution_ops.ipynb #51ff1b35
+# %% ../nbs/17_attribution_ops.ipynb #900f2b59
 def _split_ops(ops):
     "Registered rules split into `(module types, ops)`: keys that are nn.Module subclasses, and torch functions."
     mods = {k: v for k, v in ops.items() if isinstance(k, type) and issubclass(k, torch.nn.Module)}

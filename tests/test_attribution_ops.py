@@ -231,7 +231,8 @@ def test_linear_wrappers_pass_the_check():
         def forward(self, x):
             h = torch.tanh(self.stem(x))
             big = torch.zeros(h.shape[0], C, 2 * L, dtype=h.dtype).index_copy(2, torch.arange(0, 2 * L, 2), h)
-            return self.dense(torch.diff(big, dim=-1).flatten(1)) + torch.trapezoid(h, dim=-1).sum(1, keepdim=True)
+            h2 = torch.sigmoid(h.mT).mT  # a transpose read as an attribute
+            return self.dense(torch.diff(big, dim=-1).flatten(1)) + torch.trapezoid(h2, dim=-1).sum(1, keepdim=True)
     X = random_one_hot((4, 4, L), random_state=0).float()
     R = dinucleotide_shuffle(X, n=1, random_state=1)
     s, d, _, _ = _pairs(_init(Wrap(), 0), X, R)
@@ -298,3 +299,27 @@ def test_inplace_functional_and_methods():
     s, d, _, a = _pairs(_init(M(True), 0), X, R)
     assert ((s - d).abs() <= 1e-9 * d.abs()).all()
     torch.testing.assert_close(a, _pairs(_init(M(False), 0), X, R)[3], rtol=1e-9, atol=1e-12)
+
+
+def test_audit_rows_per_op():
+    "One row per nonlinear op with its rule; exact rules audit at rounding level, an approximate rule shows in its own row."
+    from meme_nb.attribution import deep_lift_shap_audit
+    from meme_nb.attribution_ops import integrated_gradients_rule
+    X = random_one_hot((3, 4, 64), random_state=0).float()
+    audit = deep_lift_shap_audit(_init(Transformer(), 3), X, n_shuffles=2, random_state=0, dtype=torch.float64)
+    assert list(audit.columns) == ['module', 'op', 'rule', 'calls', 'max_abs_error', 'max_rel_error']
+    assert set(audit.op) == {'relu', 'max_pool1d', 'layer_norm', 'multi_head_attention_forward', 'gelu', 'softmax', 'mul'}
+    assert (audit.max_rel_error < 1e-9).all() and (audit.calls == 1).all()
+    assert audit.set_index('op').loc['softmax', 'rule'] == 'logsumexp + rescale'
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem, self.dense = nn.Conv1d(4, C, 5, padding=2), nn.Linear(C * L, 1)
+        def forward(self, x): return self.dense(torch.cumprod(torch.sigmoid(self.stem(x)), -1).flatten(1))
+    X = random_one_hot((3, 4, L), random_state=0).float()
+    audit = deep_lift_shap_audit(_init(M(), 0), X, n_shuffles=2, random_state=0, dtype=torch.float64,
+                                 additional_nonlinear_ops={torch.cumprod: integrated_gradients_rule(3)})
+    rows = audit.set_index('op')
+    assert rows.loc['cumprod', 'rule'] == 'integrated_gradients' and rows.loc['cumprod', 'max_abs_error'] > 1e-6
+    assert rows.loc['sigmoid', 'max_abs_error'] < 1e-12
