@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/attribution_ops.html.md"""
 # %% auto #0
 __all__ = ['rescale_rule', 'maxpool_rule', 'integrated_gradients_rule']
 
-# %% ../nbs/17_attribution_ops.ipynb #34a7e5ac
+# %% ../nbs/17_attribution_ops.ipynb #c3388540
 import inspect, math, warnings, weakref
 from contextlib import contextmanager
 
@@ -19,7 +19,7 @@ from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from .utils import MemeNbWarning, _describe
 
-# %% ../nbs/17_attribution_ops.ipynb #1df571d0
+# %% ../nbs/17_attribution_ops.ipynb #0edcbeed
 _EPS = 1e-6
 
 def _halves(t):
@@ -32,10 +32,9 @@ def _both(g, m):
     return (g.reshape(2, *m.shape) * m).view(g.shape)
 
 def _mid(t):
-    "Midpoint of the two halves of `t`, stacked twice: `(2B, ...)`."
+    "Midpoint of the two halves of `t`: `(B, ...)`."
     e, r = _halves(t.detach())
-    m = (e + r) / 2
-    return torch.cat([m, m])
+    return (e + r) / 2
 
 class _Scale(torch.autograd.Function):
     "Identity in the forward pass; the gradient of input `x` is the output gradient times multipliers `m` `(B, ...)`."
@@ -78,14 +77,18 @@ class _Bilinear(torch.autograd.Function):
     def forward(ctx, a, b, f, elementwise=False):
         ctx.f, ctx.elementwise = f, elementwise
         ctx.save_for_backward(_mid(a), _mid(b))  # new tensors: an in-place op on a or b later does not touch them
+        ctx.shapes = a.shape, b.shape
         return f(a, b)
 
     @staticmethod
     def backward(ctx, g):
         am, bm = ctx.saved_tensors
-        if ctx.elementwise: return (g * bm).sum_to_size(am.shape), (g * am).sum_to_size(bm.shape), None, None
+        if ctx.elementwise:  # both halves times the same midpoint, without stacking it twice
+            gh = g.unflatten(0, (2, g.shape[0] // 2))
+            return ((gh * bm).flatten(0, 1).sum_to_size(ctx.shapes[0]), (gh * am).flatten(0, 1).sum_to_size(ctx.shapes[1]),
+                    None, None)
         with torch.enable_grad():
-            am, bm = am.detach().requires_grad_(), bm.detach().requires_grad_()
+            am, bm = torch.cat([am, am]).requires_grad_(), torch.cat([bm, bm]).requires_grad_()
             ga, gb = torch.autograd.grad(ctx.f(am, bm), (am, bm), g)
         return ga, gb, None, None
 
@@ -109,7 +112,7 @@ class _LogSumExp(torch.autograd.Function):
         m = ctx.saved_tensors[0]
         return (g.reshape(2, m.shape[0], *g.shape[1:]) * m).reshape(2 * m.shape[0], *m.shape[1:]), None
 
-# %% ../nbs/17_attribution_ops.ipynb #9843e802
+# %% ../nbs/17_attribution_ops.ipynb #835f61b6
 class _Op:
     "Operation `func` as a function of its one input-dependent tensor (the other arguments fixed); rules call it like a module."
     def __init__(self, func, name, flat, spec, i):
@@ -138,9 +141,8 @@ def _slopes(module, x, y):
     (xe, xr), (ye, yr) = _halves(x.detach()), _halves(y.detach())
     dx = xe - xr
     m = (ye - yr).div_(dx)
-    small = dx.abs_() < _EPS
+    small = ~(dx.abs_() >= _EPS)  # also where Δx is NaN: masked scores, -inf on both halves
     if type(module) is torch.nn.ReLU or getattr(module, 'name', None) in _RELU_NAMES: return torch.where(small, xe > 0, m).to(m.dtype)
-    small |= ~torch.isfinite(m)  # masked scores: -inf on both halves
     return torch.where(small, _derivative(module, xe), m) if small.any() else m
 
 def rescale_rule(module, # an elementwise nonlinearity: a module, or an op as a function of its input
@@ -151,7 +153,7 @@ def rescale_rule(module, # an elementwise nonlinearity: a module, or an op as a 
     "DeepLIFT rescale rule for elementwise modules and ops: multiplier `Δy/Δx`, the example's derivative where `|Δx| < 1e-6`."
     return _both(grad_y, _slopes(module, x, y))
 
-# %% ../nbs/17_attribution_ops.ipynb #0bca9fe8
+# %% ../nbs/17_attribution_ops.ipynb #b2c2ecfe
 def _pool_indices(module, x):
     "Arg-max indices of max-pooling `module` (a module, or an op with return_indices) on `x`, flattened: `(2B, C, n_out)`."
     if not isinstance(module, torch.nn.Module): return module.with_indices(x)[1].flatten(2)
@@ -187,7 +189,7 @@ def maxpool_rule(module, # a max-pooling module with a `return_indices` attribut
     "DeepSHAP rule for max-pooling: each window's `Δy` goes to the example's arg-max if `Δy ≥ 0`, else to the reference's."
     return _scatter(grad_y, *_pool_credit(module, x, y), x.shape)
 
-# %% ../nbs/17_attribution_ops.ipynb #5dd2e59e
+# %% ../nbs/17_attribution_ops.ipynb #e0f8117e
 def integrated_gradients_rule(steps:int=32, # points on the segment (midpoint Riemann sum)
                              ): # a rule `rule(module, x, y, grad_y) -> grad_x`
     "Opt-in rule for any op or module: gradients averaged along the segment from the reference's input to the example's."
@@ -206,7 +208,7 @@ def integrated_gradients_rule(steps:int=32, # points on the segment (midpoint Ri
     integrated_gradients.steps = steps
     return integrated_gradients
 
-# %% ../nbs/17_attribution_ops.ipynb #13cdaf22
+# %% ../nbs/17_attribution_ops.ipynb #ee1ad244
 _UNARY = set('''relu relu6 elu selu celu leaky_relu prelu rrelu gelu silu mish softplus sigmoid tanh hardtanh hardsigmoid
 hardswish logsigmoid log_sigmoid tanhshrink softshrink hardshrink threshold softsign exp exp2 expm1 log log2 log10 log1p sqrt
 rsqrt reciprocal square abs absolute sin cos tan sinh cosh asinh atan arctan erf erfc sign sgn clamp clip clamp_min clamp_max
@@ -286,7 +288,7 @@ def _no_rule_message(name, where, gap):
     return (f"deep_lift_shap has no rule for op {name!r} called in {where} and it {what}; the output depends on it. "
             f"Register a rule with {how} (keys: the torch function, e.g. torch.{name}, or the module type that calls it)")
 
-# %% ../nbs/17_attribution_ops.ipynb #11e2309b
+# %% ../nbs/17_attribution_ops.ipynb #f3034af9
 def _softmax(x, dim, log=False):
     "log_softmax as `x - logsumexp(x)`, softmax as its exp: a linear step, the logsumexp rule and rescale, each exact."
     if dim is None: raise ValueError("deep_lift_shap: softmax needs an explicit dim")
@@ -371,7 +373,7 @@ _COMPOSITE = {'softmax': _softmax_call(False), 'log_softmax': _softmax_call(True
               'layer_norm': _layer_norm, 'rms_norm': _rms_norm,
               'glu': _glu, 'scaled_dot_product_attention': _sdpa, 'multi_head_attention_forward': _mha}
 
-# %% ../nbs/17_attribution_ops.ipynb #121b5f67
+# %% ../nbs/17_attribution_ops.ipynb #34156c9c
 def _out_of_place(func, name, args, kwargs):
     "The same call, out of place: `(func, args, kwargs)`; `None` when `func` does not write into an argument."
     if name.endswith('_') and not name.startswith('_'):
@@ -637,7 +639,7 @@ class _PoolOp:
     def __call__(self, x): return self.with_indices(x)[0]
     def __repr__(self): return f"op {self.name}"
 
-# %% ../nbs/17_attribution_ops.ipynb #900f2b59
+# %% ../nbs/17_attribution_ops.ipynb #9602ba5e
 def _split_ops(ops):
     "Registered rules split into `(module types, ops)`: keys that are nn.Module subclasses, and torch functions."
     mods = {k: v for k, v in ops.items() if isinstance(k, type) and issubclass(k, torch.nn.Module)}
