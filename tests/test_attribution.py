@@ -199,22 +199,24 @@ def test_integer_args_keep_their_dtype():
     assert a.shape == X.shape
 
 
-def test_functional_nonlinearity_warns():
+def test_functional_nonlinearity_equals_module_twin():
+    "torch.relu in forward (issue 14: once a silent gradient with a warning) now gets the ReLU rule: same as nn.ReLU, no warning."
     class Functional(nn.Module):
         def __init__(self):
             super().__init__()
             self.conv, self.dense = nn.Conv1d(4, 6, 5), nn.Linear(6 * (L - 4), 1)
         def forward(self, x): return self.dense(torch.relu(self.conv(x)).flatten(1))
     model = _init(Functional(), 0)
+    twin = nn.Sequential(model.conv, nn.ReLU(), nn.Flatten(), model.dense)
     X = random_one_hot((5, 4, L), random_state=1).float()
-    with pytest.warns(MemeNbWarning, match=r'examples \(0, 1, 2, 3, 4\); largest \|delta\|.*torch\.relu'):
-        deep_lift_shap(model, X, n_shuffles=3, random_state=0)
-    model.forward = lambda x: model.dense(nn.ReLU()(model.conv(x)).flatten(1))  # still invisible: not a submodule
-    with pytest.warns(MemeNbWarning):
-        deep_lift_shap(model, X, n_shuffles=3, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter('error')
+        a = deep_lift_shap(model, X, n_shuffles=3, random_state=0)
+        model.forward = lambda x: model.dense(nn.ReLU()(model.conv(x)).flatten(1))  # a module created in forward
+        b = deep_lift_shap(model, X, n_shuffles=3, random_state=0)
         deep_lift_shap(_conv_model(nn.ReLU, nn.MaxPool1d(2), nn.ReLU, 0), X, n_shuffles=3, random_state=0)
+    torch.testing.assert_close(a, deep_lift_shap(twin, X, n_shuffles=3, random_state=0), rtol=0, atol=1e-6)
+    torch.testing.assert_close(b, a, rtol=0, atol=1e-6)
 
 
 def test_print_convergence_deltas_and_verbose(capsys):
@@ -285,10 +287,26 @@ def test_bad_input(kwargs, exc, match):
     assert all(len(m._forward_hooks) == 0 for m in model.modules())
 
 
-def test_unsupported_module_names_itself():
-    model = nn.Sequential(nn.Conv1d(4, 2, 3), nn.LayerNorm(L - 2), nn.Flatten(), nn.Linear(2 * (L - 2), 1))
-    with pytest.raises(ValueError, match=r"module '1' of type LayerNorm.*additional_nonlinear_ops=\{LayerNorm: None\}"):
-        deep_lift_shap(model, random_one_hot((2, 4, L), random_state=1).float())
+def test_op_without_rule_raises_naming_it():
+    "A nonlinear op with no rule (cumprod) raises before returning, naming the op and the module; registering a rule fixes it."
+    class CumProd(nn.Module):
+        def forward(self, x): return torch.cumprod(x, -1)
+    model = _init(nn.Sequential(nn.Conv1d(4, 2, 3), nn.Sigmoid(), CumProd(), nn.Flatten(), nn.Linear(2 * (L - 2), 1)), 0)
+    X = random_one_hot((2, 4, L), random_state=1).float()
+    with pytest.raises(ValueError, match=r"op 'cumprod' called in module '2 \(CumProd\)'.*additional_nonlinear_ops=\{cumprod: "):
+        deep_lift_shap(model, X, n_shuffles=2)
+    from meme_nb.attribution_ops import integrated_gradients_rule
+    with pytest.warns(MemeNbWarning):  # an approximate rule: summation-to-delta is not exact
+        deep_lift_shap(model, X, n_shuffles=2, warning_threshold=1e-9, additional_nonlinear_ops={torch.cumprod: integrated_gradients_rule(8)})
+    a = deep_lift_shap(model, X, n_shuffles=2, additional_nonlinear_ops={torch.cumprod: integrated_gradients_rule(256)})
+    assert a.shape == X.shape
+
+
+def test_layer_norm_model_is_exact():
+    "LayerNorm (once refused) is now exact."
+    model = _init(nn.Sequential(nn.Conv1d(4, 2, 3), nn.LayerNorm(L - 2), nn.Flatten(), nn.Linear(2 * (L - 2), 1)), 0)
+    X = random_one_hot((6, 4, L), random_state=1).float()
+    _check_summation(model, X, dinucleotide_shuffle(X, n=1, random_state=2), 0)
 
 
 def test_rules_are_exact_on_pairs():
