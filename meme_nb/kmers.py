@@ -7,15 +7,15 @@ Docs: https://meme-nb.github.io/meme_nb/kmers.html.md"""
 # %% auto #0
 __all__ = ['kmer_names', 'kmers', 'gapped_kmers', 'gc_content', 'entropy', 'information_content', 'one_hot_to_fasta']
 
-# %% ../nbs/21_kmers.ipynb #e3c30a5c
-from itertools import combinations
+# %% ../nbs/21_kmers.ipynb #f74bd026
+from itertools import combinations, product
 
 import numpy as np
 import torch
 
 from .utils import _DNA, _check_alphabet, _describe, _validate_int, _validate_ohe
 
-# %% ../nbs/21_kmers.ipynb #bbc5b703
+# %% ../nbs/21_kmers.ipynb #d7ad99df
 def _indices(X):
     "Character index of every position `(n, L)` int64, and a mask of the N (all-zero) columns."
     return X.argmax(1), X.sum(1) == 0
@@ -41,22 +41,23 @@ def kmer_names(k:int, # word length
     digits = (cols[:, None] // A ** np.arange(k)) % A
     return [''.join(alphabet[d] for d in row) for row in digits]
 
-# %% ../nbs/21_kmers.ipynb #9dfa2839
+# %% ../nbs/21_kmers.ipynb #2a5bc9c4
 def _codes(idx, offsets, base, shift=0):
     "Column of every window `(n, W)`: the characters at `offsets` of each window, as base-`base` digits (+`shift`) weighted by base**offset."
     win = idx.unfold(1, int(offsets.max()) + 1, 1)[:, :, offsets]
     return ((win + shift) * base ** offsets).sum(-1)
 
-def _window_values(scores, offsets, width, n, W):
-    "Value of every window `(n, W)`: 1, or the sum of the scores at `offsets`."
+def _window_values(scores, offsets, width, n, W, mean=False):
+    "Value of every window `(n, W)`: 1, or the sum (`mean`: the mean) of the scores at `offsets`."
     if scores is None: return torch.ones(n, W)
-    return scores.unfold(1, width, 1)[:, :, offsets].sum(-1)
+    win = scores.unfold(1, width, 1)[:, :, offsets]
+    return win.mean(-1) if mean else win.sum(-1)
 
 def _sparse(rows, cols, vals, n, n_cols):
     "Coalesced sparse `(n, n_cols)` matrix summing `vals` at `(rows, cols)`."
     return torch.sparse_coo_tensor(torch.stack([rows, cols]), vals, (n, n_cols)).coalesce()
 
-# %% ../nbs/21_kmers.ipynb #816f44ec
+# %% ../nbs/21_kmers.ipynb #8318017d
 def kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype; N columns allowed
           k:int, # word length, 1 <= k <= L and len(alphabet)**k < 2**62
           scores:torch.Tensor=None, # per-position scores (n, L) or attributions (n, A, L) (summed over characters); None: counts
@@ -74,15 +75,16 @@ def kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype;
     rows = torch.arange(n)[:, None].expand_as(codes)
     return _sparse(rows[ok], codes[ok], vals[ok], n, A ** k)
 
-# %% ../nbs/21_kmers.ipynb #6d7c4816
+# %% ../nbs/21_kmers.ipynb #6deec34d
 def _masks(min_k, max_k, max_gap, max_len):
-    "Offsets of the characters of every gapped-word shape: first and last position filled, up to max_gap gaps inside."
+    "Offsets of the characters of every gapped-word shape: first and last position filled, no run of gaps longer than max_gap."
     out = []
     for length in range(min_k, max_len + 1):
-        for gaps in range(0, min(max_gap, length - 2) + 1):
-            if not min_k <= length - gaps <= max_k: continue
-            for hole in combinations(range(1, length - 1), gaps):
-                out.append(torch.tensor([j for j in range(length) if j not in hole]))
+        for inner in product((True, False), repeat=max(length - 2, 0)):
+            filled = (True,) if length == 1 else (True, *inner, True)
+            runs = ''.join('x' if f else '.' for f in filled).split('x')
+            if min_k <= sum(filled) <= max_k and max(map(len, runs)) <= max_gap:
+                out.append(torch.tensor([j for j, f in enumerate(filled) if f]))
     return out
 
 def _top_per_row(rows, cols, vals, m):
@@ -104,7 +106,7 @@ def _check_gapped(min_k, max_k, max_gap, max_len, max_gkmers, max_pos, scores, L
         max_pos = _validate_int(max_pos, 'max_pos', min=1)
     return min_k, max_k, max_gap, max_len, max_gkmers, max_pos
 
-# %% ../nbs/21_kmers.ipynb #6da46940
+# %% ../nbs/21_kmers.ipynb #e1289106
 def gapped_kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype; N columns allowed
                  scores:torch.Tensor=None, # per-position scores (n, L) or attributions (n, A, L); None: counts
                  min_k:int=4, # fewest characters in a word
@@ -125,7 +127,7 @@ def gapped_kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any
     kept = [torch.empty(0, dtype=torch.long)] * 2 + [torch.empty(0, dtype=torch.float32 if scores is None else scores.dtype)]
     for off in _masks(min_k, max_k, max_gap, max_len):
         width = int(off[-1]) + 1
-        codes, vals = _codes(idx, off, A + 1, shift=1), _window_values(scores, off, width, n, L - width + 1)
+        codes, vals = _codes(idx, off, A + 1, shift=1), _window_values(scores, off, width, n, L - width + 1, mean=True)
         ok = ~blocked.unfold(1, width, 1)[:, :, off].any(-1)
         rows = torch.arange(n)[:, None].expand_as(codes)
         m = _sparse(rows[ok], codes[ok], vals[ok], n, (A + 1) ** max_len)
@@ -133,7 +135,7 @@ def gapped_kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any
         kept = _top_per_row(*[torch.cat([a, b]) for a, b in zip(kept, new)], max_gkmers)
     return _sparse(kept[0], kept[1], kept[2], n, (A + 1) ** max_len)
 
-# %% ../nbs/21_kmers.ipynb #0e876358
+# %% ../nbs/21_kmers.ipynb #5203eed5
 def gc_content(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L); N columns allowed
                alphabet=_DNA, # characters, in row order; must contain 'C' and 'G'
               )->torch.Tensor: # (n,) float32 fraction of G or C among the non-N positions (NaN for an all-N sequence)
@@ -171,7 +173,7 @@ def information_content(X:torch.Tensor, # one-hot, PWM or counts, (A, L) or (n, 
     ic = np.log2(A) + torch.special.xlogy(p, p).sum(-2) / np.log(2)
     return ic.masked_fill(empty, 0.0).float()
 
-# %% ../nbs/21_kmers.ipynb #33d618a0
+# %% ../nbs/21_kmers.ipynb #15db3f22
 def one_hot_to_fasta(X, # one-hot sequences, (n, len(alphabet), L), torch.Tensor or numpy array; N columns allowed
                      filename, # path to write (str or Path)
                      mode:str='w', # 'w' overwrites, 'a' appends
