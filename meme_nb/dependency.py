@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/dependency.html.md"""
 # %% auto #0
 __all__ = ['gradient_x_input', 'dependency_map', 'plot_dependency_map', 'pisa']
 
-# %% ../nbs/20_dependency.ipynb #93316edc
+# %% ../nbs/20_dependency.ipynb #8c283e33
 import torch
 from torch import nn
 
@@ -17,7 +17,7 @@ from .marginalize import _func_kwargs
 from .predict import _prepared_model, _validate_device, _input_dtype
 from .utils import _describe, _validate_args, _validate_index, _validate_int, _validate_ohe, _validate_span
 
-# %% ../nbs/20_dependency.ipynb #1d97f0ec
+# %% ../nbs/20_dependency.ipynb #4a50cdf4
 def gradient_x_input(model, # torch.nn.Module (or callable) returning (n, n_outputs)
                      X:torch.Tensor, # one-hot sequences, (n, A, L)
                      args:tuple=None, # extra model inputs, first dimension n
@@ -38,7 +38,7 @@ def gradient_x_input(model, # torch.nn.Module (or callable) returning (n, n_outp
             out.append(((g - g.mean(1, keepdim=True)) * x).detach().float().cpu())
     return torch.cat(out)
 
-# %% ../nbs/20_dependency.ipynb #57d206d3
+# %% ../nbs/20_dependency.ipynb #35778602
 def _substituted(x):
     "All single substitutions of the positions `pos` of one sequence `x` (A, L): copies (M, A, L) and their position (M,)."
     A, L = x.shape
@@ -63,7 +63,7 @@ def _one_map(model, x, a, start, end, func, kw):
     total = torch.zeros(end - start, x.shape[1], dtype=torch.float64).index_add_(0, pos, diff)
     return (total / torch.bincount(pos, minlength=end - start).clamp_min(1)[:, None]).T.to(attr.dtype)
 
-# %% ../nbs/20_dependency.ipynb #f61657f5
+# %% ../nbs/20_dependency.ipynb #fafcf230
 def dependency_map(model, # torch.nn.Module or callable, passed to `func`
                    X:torch.Tensor, # one-hot sequences, (n, A, L)
                    args:tuple=None, # extra model inputs, tensors with first dimension n
@@ -85,7 +85,7 @@ def dependency_map(model, # torch.nn.Module or callable, passed to `func`
     return torch.stack([_one_map(model, X[i], tuple(a[i] for a in args), start, end, func, kw)
                         for i in tqdm(range(len(X)), disable=not verbose, desc='dependency_map')])
 
-# %% ../nbs/20_dependency.ipynb #2c71e10f
+# %% ../nbs/20_dependency.ipynb #084b6347
 def plot_dependency_map(dmap:torch.Tensor, # one map, (L, L) (start=0, end=-1)
                         X_attr:torch.Tensor, # attributions for the logo, (A, L)
                         start:int=0, # first position drawn
@@ -105,7 +105,7 @@ def plot_dependency_map(dmap:torch.Tensor, # one map, (L, L) (start=0, end=-1)
     a2.set_xlabel('substituted position'); a2.set_ylabel('attribution at')
     return fig
 
-# %% ../nbs/20_dependency.ipynb #a15f49f0
+# %% ../nbs/20_dependency.ipynb #21e8c0c3
 class _Flat(nn.Module):
     "The model's single output flattened to (n, n_outputs)."
     def __init__(self, model): super().__init__(); self.model = model
@@ -114,7 +114,19 @@ class _Flat(nn.Module):
         if not isinstance(y, torch.Tensor): raise TypeError(f"pisa needs a model returning one tensor; got {_describe(y)}: wrap a (profile, counts) model to return the profile")
         return y.reshape(len(X), -1)
 
-# %% ../nbs/20_dependency.ipynb #f7df25d0
+class _Pick(nn.Module):
+    "Output column `t[i]` of the flattened model for row i, (n, 1): many targets in one deep_lift_shap call."
+    def __init__(self, model): super().__init__(); self.flat = _Flat(model)
+    def forward(self, X, t, *args): return self.flat(X, *args).gather(1, t[:, None])
+
+def _pisa_chunk(pick, X, R, args, ts, kw):
+    "Attributions (n, len(ts), A, L) of the output columns `ts`: every sequence repeated once per column, one call."
+    n, T = len(X), len(ts)
+    rep = lambda a: a.repeat_interleave(T, 0)
+    out = deep_lift_shap(pick, rep(X), args=(ts.repeat(n), *map(rep, args)), references=rep(R), **kw)
+    return out.view(n, T, *X.shape[1:])
+
+# %% ../nbs/20_dependency.ipynb #a22dea5f
 def pisa(model, # torch.nn.Module returning one tensor (n, n_outputs) or (n, ..., positions)
          X:torch.Tensor, # one-hot sequences, (n, A, L)
          args:tuple=None, # extra model inputs, first dimension n
@@ -138,9 +150,10 @@ def pisa(model, # torch.nn.Module returning one tensor (n, n_outputs) or (n, ...
     targets = torch.arange(n_out) if targets is None else _validate_index(targets, 'targets', ndim=1)
     if len(targets) == 0 or targets.min() < 0 or targets.max() >= n_out: raise ValueError(f"targets must be output columns in [0, {n_out - 1}]; got {targets.tolist()[:10]}")
     R = references(X, n=n_shuffles, random_state=random_state) if callable(references) else references
+    kw = dict(batch_size=batch_size, hypothetical=hypothetical, warning_threshold=warning_threshold, device=device,
+              additional_nonlinear_ops=additional_nonlinear_ops, print_convergence_deltas=print_convergence_deltas)
     from tqdm.auto import tqdm
-    out = torch.stack([deep_lift_shap(flat, X, args=args, target=int(t), batch_size=batch_size, references=R, hypothetical=hypothetical,
-                                      warning_threshold=warning_threshold, additional_nonlinear_ops=additional_nonlinear_ops,
-                                      print_convergence_deltas=print_convergence_deltas, device=device)
-                       for t in tqdm(targets, disable=not verbose, desc='pisa')], dim=1)
+    pick, args = _Pick(model), _validate_args(args, len(X))
+    chunks = targets.split(max(1, 64 // max(1, len(X))))
+    out = torch.cat([_pisa_chunk(pick, X, R, args, ts, kw) for ts in tqdm(chunks, disable=not verbose, desc='pisa')], dim=1)
     return (out, R) if return_references else out

@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/kmers.html.md"""
 # %% auto #0
 __all__ = ['kmer_names', 'kmers', 'gapped_kmers', 'gc_content', 'entropy', 'information_content', 'one_hot_to_fasta']
 
-# %% ../nbs/21_kmers.ipynb #f74bd026
+# %% ../nbs/21_kmers.ipynb #aeb26987
 from itertools import combinations, product
 
 import numpy as np
@@ -15,7 +15,7 @@ import torch
 
 from .utils import _DNA, _check_alphabet, _describe, _validate_int, _validate_ohe
 
-# %% ../nbs/21_kmers.ipynb #d7ad99df
+# %% ../nbs/21_kmers.ipynb #6b828bcf
 def _indices(X):
     "Character index of every position `(n, L)` int64, and a mask of the N (all-zero) columns."
     return X.argmax(1), X.sum(1) == 0
@@ -41,7 +41,7 @@ def kmer_names(k:int, # word length
     digits = (cols[:, None] // A ** np.arange(k)) % A
     return [''.join(alphabet[d] for d in row) for row in digits]
 
-# %% ../nbs/21_kmers.ipynb #2a5bc9c4
+# %% ../nbs/21_kmers.ipynb #70fa2af7
 def _codes(idx, offsets, base, shift=0):
     "Column of every window `(n, W)`: the characters at `offsets` of each window, as base-`base` digits (+`shift`) weighted by base**offset."
     win = idx.unfold(1, int(offsets.max()) + 1, 1)[:, :, offsets]
@@ -54,10 +54,13 @@ def _window_values(scores, offsets, width, n, W, mean=False):
     return win.mean(-1) if mean else win.sum(-1)
 
 def _sparse(rows, cols, vals, n, n_cols):
-    "Coalesced sparse `(n, n_cols)` matrix summing `vals` at `(rows, cols)`."
+    "Coalesced sparse `(n, n_cols)` matrix summing `vals` at `(rows, cols)`: a dense bincount when it is small, else coalesce."
+    if n * n_cols <= 2 ** 24:
+        dense = torch.bincount(rows * n_cols + cols, weights=vals.double(), minlength=n * n_cols).to(vals.dtype)
+        return dense.view(n, n_cols).to_sparse()
     return torch.sparse_coo_tensor(torch.stack([rows, cols]), vals, (n, n_cols)).coalesce()
 
-# %% ../nbs/21_kmers.ipynb #8318017d
+# %% ../nbs/21_kmers.ipynb #d6e2a367
 def kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype; N columns allowed
           k:int, # word length, 1 <= k <= L and len(alphabet)**k < 2**62
           scores:torch.Tensor=None, # per-position scores (n, L) or attributions (n, A, L) (summed over characters); None: counts
@@ -75,7 +78,7 @@ def kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype;
     rows = torch.arange(n)[:, None].expand_as(codes)
     return _sparse(rows[ok], codes[ok], vals[ok], n, A ** k)
 
-# %% ../nbs/21_kmers.ipynb #6deec34d
+# %% ../nbs/21_kmers.ipynb #f1b5bd61
 def _masks(min_k, max_k, max_gap, max_len):
     "Offsets of the characters of every gapped-word shape: first and last position filled, no run of gaps longer than max_gap."
     out = []
@@ -106,7 +109,7 @@ def _check_gapped(min_k, max_k, max_gap, max_len, max_gkmers, max_pos, scores, L
         max_pos = _validate_int(max_pos, 'max_pos', min=1)
     return min_k, max_k, max_gap, max_len, max_gkmers, max_pos
 
-# %% ../nbs/21_kmers.ipynb #e1289106
+# %% ../nbs/21_kmers.ipynb #2a04a141
 def gapped_kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype; N columns allowed
                  scores:torch.Tensor=None, # per-position scores (n, L) or attributions (n, A, L); None: counts
                  min_k:int=4, # fewest characters in a word
@@ -135,7 +138,7 @@ def gapped_kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any
         kept = _top_per_row(*[torch.cat([a, b]) for a, b in zip(kept, new)], max_gkmers)
     return _sparse(kept[0], kept[1], kept[2], n, (A + 1) ** max_len)
 
-# %% ../nbs/21_kmers.ipynb #5203eed5
+# %% ../nbs/21_kmers.ipynb #860d421b
 def gc_content(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L); N columns allowed
                alphabet=_DNA, # characters, in row order; must contain 'C' and 'G'
               )->torch.Tensor: # (n,) float32 fraction of G or C among the non-N positions (NaN for an all-N sequence)
@@ -173,7 +176,7 @@ def information_content(X:torch.Tensor, # one-hot, PWM or counts, (A, L) or (n, 
     ic = np.log2(A) + torch.special.xlogy(p, p).sum(-2) / np.log(2)
     return ic.masked_fill(empty, 0.0).float()
 
-# %% ../nbs/21_kmers.ipynb #15db3f22
+# %% ../nbs/21_kmers.ipynb #4b1e7819
 def one_hot_to_fasta(X, # one-hot sequences, (n, len(alphabet), L), torch.Tensor or numpy array; N columns allowed
                      filename, # path to write (str or Path)
                      mode:str='w', # 'w' overwrites, 'a' appends
