@@ -34,6 +34,7 @@ def main():
     ann = torch.stack([torch.arange(16), torch.full((16,), 400), torch.full((16,), 420)], 1)
     small = torch.nn.Sequential(torch.nn.Conv1d(4, 16, 11, padding=5), torch.nn.ReLU(), torch.nn.Conv1d(16, 1, 11, padding=5), torch.nn.Flatten()).eval()
     Xs = random_one_hot((2, 4, 200), random_state=1).float()
+    K = random_one_hot((256, 4, 1000), random_state=2)
     cases = {
         'ablate (16 x 1 kb, n=20, beluga_mini)': (lambda: ablate(model, X, 400, 420, n=20, shuffle_fn=roll_span),
                                                  lambda: ta.ablate(model, X, 400, 420, n=20, shuffle_fn=roll_span, device='cpu')),
@@ -41,10 +42,9 @@ def main():
                                                lambda: ta.ablate_annotations(model, X, ann, n=20, shuffle_fn=roll_span, device='cpu')),
         'dependency_map (2 x 1 kb, span 40, beluga_mini)': (lambda: dependency_map(model, X[:2], start=480, end=520),
                                                             lambda: td.dependency_map(model, X[:2], start=480, end=520, device='cpu')),
-        'pisa (2 x 200 bp, 20 outputs... all 200, n_shuffles=4)': (lambda: pisa(small, Xs, n_shuffles=4, random_state=0),
+        'pisa (2 x 200 bp, all 200 outputs, n_shuffles=4)': (lambda: pisa(small, Xs, n_shuffles=4, random_state=0),
                                                                   lambda: tp.pisa(small, Xs, n_shuffles=4, random_state=0, device='cpu')),
-        'kmers (256 x 1 kb, k=6)': (lambda: kmers(random_one_hot((256, 4, 1000), random_state=2), 6),
-                                    lambda: tk.kmers(random_one_hot((256, 4, 1000), random_state=2), 6)),
+        'kmers (256 x 1 kb, k=6)': (lambda: kmers(K, 6), lambda: tk.kmers(K, 6)),
     }
     for name, (f, g) in cases.items():
         a, b = pair(f, g)
