@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/kmers.html.md"""
 # %% auto #0
 __all__ = ['kmer_names', 'kmers', 'gapped_kmers', 'gc_content', 'entropy', 'information_content', 'one_hot_to_fasta']
 
-# %% ../nbs/21_kmers.ipynb #aeb26987
+# %% ../nbs/21_kmers.ipynb #a91395a6
 from itertools import combinations, product
 
 import numpy as np
@@ -15,10 +15,12 @@ import torch
 
 from .utils import _DNA, _check_alphabet, _describe, _validate_int, _validate_ohe
 
-# %% ../nbs/21_kmers.ipynb #6b828bcf
+# %% ../nbs/21_kmers.ipynb #dab780ac
 def _indices(X):
     "Character index of every position `(n, L)` int64, and a mask of the N (all-zero) columns."
-    return X.argmax(1), X.sum(1) == 0
+    present = X != 0
+    idx = (present.to(torch.int32) * torch.arange(X.shape[1], dtype=torch.int32)[:, None]).sum(1)
+    return idx.long(), ~present.any(1)
 
 def _check_scores(scores, X):
     "Scores `(n, L)` as float (an `(n, A, L)` attribution tensor is summed over its characters)."
@@ -41,11 +43,13 @@ def kmer_names(k:int, # word length
     digits = (cols[:, None] // A ** np.arange(k)) % A
     return [''.join(alphabet[d] for d in row) for row in digits]
 
-# %% ../nbs/21_kmers.ipynb #70fa2af7
+# %% ../nbs/21_kmers.ipynb #3015c15a
 def _codes(idx, offsets, base, shift=0):
     "Column of every window `(n, W)`: the characters at `offsets` of each window, as base-`base` digits (+`shift`) weighted by base**offset."
-    win = idx.unfold(1, int(offsets.max()) + 1, 1)[:, :, offsets]
-    return ((win + shift) * base ** offsets).sum(-1)
+    W = idx.shape[1] - int(offsets.max())
+    out = torch.zeros(idx.shape[0], W, dtype=torch.long)
+    for j in offsets.tolist(): out += (idx[:, j:j + W] + shift) * base ** j   # one pass per offset, not per position
+    return out
 
 def _window_values(scores, offsets, width, n, W, mean=False):
     "Value of every window `(n, W)`: 1, or the sum (`mean`: the mean) of the scores at `offsets`."
@@ -60,7 +64,7 @@ def _sparse(rows, cols, vals, n, n_cols):
         return dense.view(n, n_cols).to_sparse()
     return torch.sparse_coo_tensor(torch.stack([rows, cols]), vals, (n, n_cols)).coalesce()
 
-# %% ../nbs/21_kmers.ipynb #d6e2a367
+# %% ../nbs/21_kmers.ipynb #05bfd114
 def kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype; N columns allowed
           k:int, # word length, 1 <= k <= L and len(alphabet)**k < 2**62
           scores:torch.Tensor=None, # per-position scores (n, L) or attributions (n, A, L) (summed over characters); None: counts
@@ -78,7 +82,7 @@ def kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype;
     rows = torch.arange(n)[:, None].expand_as(codes)
     return _sparse(rows[ok], codes[ok], vals[ok], n, A ** k)
 
-# %% ../nbs/21_kmers.ipynb #f1b5bd61
+# %% ../nbs/21_kmers.ipynb #38e50f39
 def _masks(min_k, max_k, max_gap, max_len):
     "Offsets of the characters of every gapped-word shape: first and last position filled, no run of gaps longer than max_gap."
     out = []
@@ -109,7 +113,7 @@ def _check_gapped(min_k, max_k, max_gap, max_len, max_gkmers, max_pos, scores, L
         max_pos = _validate_int(max_pos, 'max_pos', min=1)
     return min_k, max_k, max_gap, max_len, max_gkmers, max_pos
 
-# %% ../nbs/21_kmers.ipynb #2a04a141
+# %% ../nbs/21_kmers.ipynb #e26a160f
 def gapped_kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype; N columns allowed
                  scores:torch.Tensor=None, # per-position scores (n, L) or attributions (n, A, L); None: counts
                  min_k:int=4, # fewest characters in a word
@@ -138,7 +142,7 @@ def gapped_kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any
         kept = _top_per_row(*[torch.cat([a, b]) for a, b in zip(kept, new)], max_gkmers)
     return _sparse(kept[0], kept[1], kept[2], n, (A + 1) ** max_len)
 
-# %% ../nbs/21_kmers.ipynb #860d421b
+# %% ../nbs/21_kmers.ipynb #bd621418
 def gc_content(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L); N columns allowed
                alphabet=_DNA, # characters, in row order; must contain 'C' and 'G'
               )->torch.Tensor: # (n,) float32 fraction of G or C among the non-N positions (NaN for an all-N sequence)
@@ -176,7 +180,7 @@ def information_content(X:torch.Tensor, # one-hot, PWM or counts, (A, L) or (n, 
     ic = np.log2(A) + torch.special.xlogy(p, p).sum(-2) / np.log(2)
     return ic.masked_fill(empty, 0.0).float()
 
-# %% ../nbs/21_kmers.ipynb #4b1e7819
+# %% ../nbs/21_kmers.ipynb #2d94434a
 def one_hot_to_fasta(X, # one-hot sequences, (n, len(alphabet), L), torch.Tensor or numpy array; N columns allowed
                      filename, # path to write (str or Path)
                      mode:str='w', # 'w' overwrites, 'a' appends
