@@ -667,9 +667,15 @@ def _wrapped_forward(m, orig, rule, mode):
                 raise ValueError(f"deep_lift_shap: {type(m).__name__} must keep the batch dimension first (examples then references); "
                                  f"got input shape {tuple(x.shape)} and output shape {tuple(y.shape)}")
             y = y.detach()
+            s_in, s_out = [], []
+            if mode.audit is not None: x = _Tap.apply(x, s_in)  # the audit taps the gradients around the rule
             if rule is rescale_rule: out = _Scale.apply(x, y, _slopes(m, x, y))
             elif rule is maxpool_rule: out = _Credit.apply(x, y, *_pool_credit(m, x, y))
             else: out = _Rule.apply(x, y, m, rule)
+            if mode.audit is not None:
+                out = _Tap.apply(out, s_out)
+                mode.audit.append(dict(op=type(m).__name__, module=mode.module(), rule=getattr(rule, '__name__', 'custom rule'),
+                                       ins=[(x.detach(), s_in, 0)], outs=[(out.detach(), s_out, 0)]))
             return mode.mark(out)
         finally: mode.active = True
     return forward

@@ -323,3 +323,27 @@ def test_audit_rows_per_op():
     rows = audit.set_index('op')
     assert rows.loc['cumprod', 'rule'] == 'integrated_gradients' and rows.loc['cumprod', 'max_abs_error'] > 1e-6
     assert rows.loc['sigmoid', 'max_abs_error'] < 1e-12
+
+
+def test_audit_has_rows_for_rules_registered_on_module_types():
+    "A rule registered for a module type gets its own audit row: exact for a correct rule, a large error for a wrong one."
+    from meme_nb.attribution import deep_lift_shap_audit
+    from meme_nb.attribution_ops import rescale_rule
+    from meme_nb.utils import random_one_hot
+
+    class XTanh(torch.nn.Module):
+        def forward(self, x): return x * torch.tanh(x)
+
+    def halved(module, x, y, grad_y):  # a deliberately wrong rule: half the rescale multiplier
+        e, r = x.chunk(2); ye, yr = y.chunk(2)
+        m = torch.where((e - r).abs() > 1e-12, (ye - yr) / (e - r), torch.ones_like(e))
+        return grad_y * torch.cat([m, m]) / 2
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv1d(4, 8, 5), XTanh(), torch.nn.AdaptiveAvgPool1d(1), torch.nn.Flatten(), torch.nn.Linear(8, 2)).double()
+    X = random_one_hot((3, 4, 40), random_state=0)
+    a = deep_lift_shap_audit(net, X, n_shuffles=3, random_state=0, additional_nonlinear_ops={XTanh: rescale_rule})
+    row = a[a['op'] == 'XTanh']
+    assert len(row) == 1 and row['rule'].iloc[0] == 'rescale_rule' and row['max_rel_error'].iloc[0] <= 1e-9, a
+    b = deep_lift_shap_audit(net, X, n_shuffles=3, random_state=0, additional_nonlinear_ops={XTanh: halved})
+    assert b.loc[b['op'] == 'XTanh', 'max_rel_error'].iloc[0] > 1e-3, b
