@@ -69,7 +69,7 @@ def _run_loci(bed, fasta, in_window, n_loci=None, chroms=None):
     return frame(ok), frame(bad).assign(reason=reason[bad])
 
 # %% ../nbs/15_runs.ipynb #aaa8f3fb
-_RESULT = {'predict': None, 'attribute': 'attributions', 'ism': 'attributions'}
+_COMMANDS = ('predict', 'attribute', 'ism')
 _IDENTITY = ('command', 'model_hash', 'bed_sha256', 'fai_sha256', 'in_window', 'n_loci', 'chroms', 'chunk_size', 'random_state',
              'target', 'n_shuffles', 'hypothetical', 'dtype', 'store_dtype', 'n_loci_run', 'outputs')
 
@@ -207,7 +207,7 @@ class RunSummary(NamedTuple):
 
 def _check_run_args(command, in_window, n_loci, chunk_size, batch_size, n_shuffles, random_state, store_dtype, shard):
     "Validate the plain arguments of `run`."
-    if command not in _RESULT: raise RunError(f"command must be one of {list(_RESULT)}; got {command!r}")
+    if command not in _COMMANDS: raise RunError(f"command must be one of {list(_COMMANDS)}; got {command!r}")
     for v, name in ((in_window, 'in_window'), (n_loci, 'n_loci')):
         if v is not None: _validate_int(v, name, min=1)
     _validate_int(chunk_size, 'chunk_size', min=1); _validate_int(batch_size, 'batch_size', min=1)
