@@ -265,7 +265,6 @@ def _setup(command, model, fasta, bed, out, target, n_shuffles, hypothetical, in
     t = None if command == 'predict' else _resolve_target(target, model, outs[0][0])[0]
     loci, skipped = _run_loci(bed, fasta, L, n_loci, chroms)
     if not len(loci): raise RunError(f"bed: no record of {str(bed)!r} fits a {L} bp window on the chromosomes of {str(fasta)!r} ({len(skipped)} skipped)")
-    _fasta_sizes(fasta)  # makes sure the .fai exists before it is hashed
     p = dict(command=command, model_hash=model_hash(model) if isinstance(model, torch.nn.Module) else repr(model),
              bed=str(Path(bed).resolve()), bed_sha256=_sha256_file(bed), fasta=str(Path(fasta).resolve()), fai_sha256=_sha256_file(f'{fasta}.fai'),
              in_window=L, n_loci=n_loci, chroms=None if chroms is None else list(chroms), chunk_size=chunk_size, random_state=random_state,
@@ -427,7 +426,7 @@ def run_seqlets(out, # a complete attribute (or ism) run directory
 # %% ../nbs/15_runs.ipynb #9a4280a9
 def _stream_npz(path, arr, chunk_size):
     "Write `arr` (sliceable, with shape/dtype) as `arr_0` of an uncompressed .npz, one chunk of rows at a time."
-    dtype = np.dtype(str(arr.dtype)) if not isinstance(arr.dtype, np.dtype) else arr.dtype
+    dtype = np.dtype(arr.dtype)
     with zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED, allowZip64=True) as z, z.open('arr_0.npy', 'w', force_zip64=True) as f:
         np.lib.format.write_array_header_2_0(f, {'descr': np.lib.format.dtype_to_descr(dtype), 'fortran_order': False, 'shape': tuple(arr.shape)})
         for a in range(0, arr.shape[0], chunk_size): f.write(np.ascontiguousarray(arr[a:a + chunk_size], dtype=dtype).tobytes())
