@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 from scipy.stats import chisquare
 
-from meme_nb.ersatz import delete, dinucleotide_shuffle, insert, multisubstitute, randomize, shuffle, substitute
+from meme_nb.ersatz import delete, dinucleotide_shuffle, insert, local_dinucleotide_shuffle, multisubstitute, randomize, shuffle, substitute
 from meme_nb.utils import characters, one_hot_encode, random_one_hot
 
 DTYPES = (torch.int8, torch.float16, torch.float32, torch.bool)
@@ -250,7 +250,8 @@ def test_many_long_sequences_keep_dinucleotide_counts():
 EDITS = {'substitute': lambda X: substitute(X, 'AC'), 'insert': lambda X: insert(X, 'AC'),
          'multisubstitute': lambda X: multisubstitute(X, ['A', 'C'], 1), 'delete': lambda X: delete(X, 1, 3),
          'randomize': lambda X: randomize(X, 0, 4, random_state=0), 'shuffle': lambda X: shuffle(X, random_state=0),
-         'dinucleotide_shuffle': lambda X: dinucleotide_shuffle(X, random_state=0)}
+         'dinucleotide_shuffle': lambda X: dinucleotide_shuffle(X, random_state=0),
+         'local_dinucleotide_shuffle': lambda X: local_dinucleotide_shuffle(X, bin_size=4, min_bin_size=2, random_state=0)}
 
 
 @pytest.mark.parametrize('name', EDITS)
@@ -272,7 +273,7 @@ def test_every_edit_refuses_X_that_is_not_one_hot(name, bad):
 @pytest.mark.parametrize('dtype', DTYPES)
 def test_every_edit_accepts_one_hot_X_with_Ns(name, dtype):
     X = seqs('ACGTNNGTAC', 'TTGACAGGAC', dtype=dtype)
-    if name == 'dinucleotide_shuffle': X = X[:, :, 6:]
+    if name in ('dinucleotide_shuffle', 'local_dinucleotide_shuffle'): X = X[:, :, 6:]
     EDITS[name](X)
 
 
@@ -315,3 +316,129 @@ def test_empty_motif_is_a_no_op_edit(dtype):
             assert torch.equal(Y, X) and Y.dtype == dtype and Y.data_ptr() != X.data_ptr()
         assert torch.equal(insert(X, m), X)
     assert torch.equal(multisubstitute(X, ['AC', '', 'G'], [1, 2], start=0), multisubstitute(X, ['AC', 'G'], [3], start=0))
+
+
+# --- issue 18: local_dinucleotide_shuffle ----------------------------------------
+
+def slow_bins(L, bin_size, min_bin_size, first):
+    "Oracle for the bin layout, one bin at a time: `(start, end)` pairs."
+    cuts, pos = [0], min(first, L)
+    while pos < L:
+        cuts.append(pos); pos = min(pos + bin_size, L)
+    cuts.append(L)
+    bins = [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    if len(bins) > 1 and bins[-1][1] - bins[-1][0] < min_bin_size: bins[-2:] = [(bins[-2][0], L)]
+    return bins
+
+
+def first_bins(N, n, bin_size, min_bin_size, seed):
+    "The first-bin lengths local_dinucleotide_shuffle draws first from its generator, one per sequence and shuffle (row-major)."
+    return np.random.default_rng(seed).integers(min_bin_size, bin_size + 1, size=N * n).reshape(N, n)
+
+
+def check_bins(rows, Y, bin_size, min_bin_size, seed):
+    "Every bin of every shuffle keeps its ends and its dinucleotide counts (slow Counter oracle); returns the number of bins seen."
+    N, n = Y.shape[:2]
+    firsts, seen = first_bins(N, n, bin_size, min_bin_size, seed), 0
+    for s, ys, fs in zip(rows, Y, firsts):
+        for y, f in zip(strs(ys[None]), fs):
+            bins = slow_bins(len(s), bin_size, min_bin_size, int(f))
+            assert sum(b - a for a, b in bins) == len(s)
+            for a, b in bins:
+                assert (y[a], y[b - 1], dinucs(y[a:b])) == (s[a], s[b - 1], dinucs(s[a:b])), (s, y, a, b)
+            seen += len(bins)
+    return seen
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet='ACGT', min_size=40, max_size=40), min_size=1, max_size=3),
+       st.integers(1, 12), st.data(), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_local_shuffle_keeps_every_bin(rows, bin_size, data, n, seed):
+    min_bin_size = data.draw(st.integers(0, bin_size))
+    Y = local_dinucleotide_shuffle(seqs(*rows), n=n, bin_size=bin_size, min_bin_size=min_bin_size, random_state=seed)
+    assert Y.shape == (len(rows), n, 4, 40)
+    check_bins(rows, Y, bin_size, min_bin_size, seed)
+
+
+@pytest.mark.parametrize('L,bin_size,min_bin_size', [(5000, 1024, 512), (3000, 700, 700), (2100, 1000, 100), (900, 1024, 512)])
+def test_local_shuffle_keeps_every_bin_at_scale(L, bin_size, min_bin_size):
+    rows = strs(random_one_hot((3, 4, L), random_state=L))
+    Y = local_dinucleotide_shuffle(seqs(*rows), n=4, bin_size=bin_size, min_bin_size=min_bin_size, random_state=9)
+    assert check_bins(rows, Y, bin_size, min_bin_size, 9) >= 12
+    assert all(y != s for s, ys in zip(rows, Y) for y in strs(ys[None]))   # something moved
+
+
+def test_local_shuffle_layout_oracle_is_needed():
+    "The bin check fails for a whole-window shuffle: the test can see a bin that lost its counts."
+    rows = strs(random_one_hot((2, 4, 3000), random_state=0))
+    Y = dinucleotide_shuffle(seqs(*rows), n=3, random_state=0)
+    with pytest.raises(AssertionError): check_bins(rows, Y, 1000, 1000, 0)
+
+
+def test_local_shuffle_bins_are_uniform_and_independent():
+    "Fixed bins of 13 over two copies of ACCCACGATGATG: each bin uniform over its 27 shuffles, the pair over 27 x 27."
+    s = 'ACCCACGATGATG'
+    Y = strs(local_dinucleotide_shuffle(seqs(s + s), n=20_000, bin_size=13, min_bin_size=13, random_state=11))
+    allowed = sorted(same_dinucleotide_sequences(s))
+    for part in (slice(0, 13), slice(13, 26)):
+        got = Counter(y[part] for y in Y)
+        assert set(got) == set(allowed)
+        assert chisquare([got[t] for t in allowed]).pvalue > 1e-3
+    joint = Counter((y[:13], y[13:]) for y in Y)
+    assert chisquare([joint[(a, b)] for a in allowed for b in allowed]).pvalue > 1e-3
+
+
+def bins_hold(s, y, bins):
+    return all((y[a], y[b - 1], dinucs(y[a:b])) == (s[a], s[b - 1], dinucs(s[a:b])) for a, b in bins)
+
+
+def test_local_shuffle_first_bin_length_varies():
+    "The cut after the first bin moves between shuffles: neither the layout with first bin min_bin_size nor the one with bin_size fits every shuffle."
+    s = strs(random_one_hot((1, 4, 60), random_state=4))[0]
+    Y = strs(local_dinucleotide_shuffle(seqs(s), n=200, bin_size=20, min_bin_size=8, random_state=1))
+    for f in (8, 20):
+        assert not all(bins_hold(s, y, slow_bins(60, 20, 8, f)) for y in Y)
+    # and the drawn first-bin lengths span [min_bin_size, bin_size], both ends included
+    assert set(first_bins(1, 200, 20, 8, 1).ravel().tolist()) == set(range(8, 21))
+
+
+def test_local_shuffle_follows_composition_along_the_window():
+    "A GC-rich half next to an AT-rich half keeps the step; a whole-window shuffle flattens it."
+    rng = np.random.default_rng(0)
+    p = np.r_[[[0.1, 0.4, 0.4, 0.1]] * 4096, [[0.4, 0.1, 0.1, 0.4]] * 4096]
+    X = torch.from_numpy(np.eye(4, dtype=np.int8)[(rng.random(len(p))[:, None] > p.cumsum(1)).sum(1)].T[None].copy())
+    gc = lambda Z: Z[..., 1:3, :].float().sum(-2).reshape(*Z.shape[:-2], 8, 1024).mean(-1)
+    Y = local_dinucleotide_shuffle(X, n=20, random_state=0)
+    torch.testing.assert_close(gc(Y)[0].mean(0)[[0, 1, 6, 7]], gc(X)[0][[0, 1, 6, 7]], atol=0.02, rtol=0)
+    assert (gc(Y)[0, :, :2].min() > 0.7) and (gc(Y)[0, :, 6:].max() < 0.3)
+
+
+def test_local_shuffle_same_seed_same_result():
+    X = random_one_hot((3, 4, 3000), random_state=2)
+    a, b = (local_dinucleotide_shuffle(X, n=3, random_state=5) for _ in range(2))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, local_dinucleotide_shuffle(X, n=3, random_state=6))
+    g1, g2 = np.random.default_rng(3), np.random.default_rng(3)
+    assert torch.equal(local_dinucleotide_shuffle(X, n=2, random_state=g1), local_dinucleotide_shuffle(X, n=2, random_state=g2))
+
+
+@pytest.mark.parametrize('dtype', DTYPES)
+def test_local_shuffle_dtype_kept_input_untouched(dtype):
+    X = seqs('ACGTACGGTAACCGTTGCA', 'TTGACAGGACCATGCATGC', dtype=dtype)
+    X0 = X.clone()
+    Y = local_dinucleotide_shuffle(X, n=3, bin_size=6, min_bin_size=3, random_state=0)
+    assert Y.dtype == dtype and Y.shape == (2, 3, 4, 19) and torch.equal(X, X0)
+    check_bins(strs(X), Y, 6, 3, 0)
+
+
+def test_local_shuffle_N_and_argument_errors():
+    X = seqs('ACGTACGTAC', 'ACGTANGTAC')
+    with pytest.raises(ValueError, match=r'X\[1\] has an N .* at position 5'): local_dinucleotide_shuffle(X)
+    X = seqs('ACGTACGTAC')
+    with pytest.raises(ValueError, match=r'bin_size must be in \[1, inf\]; got 0'): local_dinucleotide_shuffle(X, bin_size=0)
+    with pytest.raises(TypeError, match='bin_size must be an int'): local_dinucleotide_shuffle(X, bin_size=4.5)
+    with pytest.raises(ValueError, match=r'min_bin_size must be in \[0, 4\]; got 5'): local_dinucleotide_shuffle(X, bin_size=4, min_bin_size=5)
+    with pytest.raises(ValueError, match=r'min_bin_size must be in \[0, 1024\]; got -1'): local_dinucleotide_shuffle(X, min_bin_size=-1)
+    with pytest.raises(TypeError, match='min_bin_size must be an int'): local_dinucleotide_shuffle(X, min_bin_size=None)
+    with pytest.raises(ValueError, match=r'n must be in \[1, inf\]'): local_dinucleotide_shuffle(X, n=0)
+    with pytest.raises(TypeError, match='X must be a torch.Tensor'): local_dinucleotide_shuffle(X.numpy())
