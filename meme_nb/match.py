@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/match.html.md"""
 # %% auto #0
 __all__ = ['extract_matching_loci']
 
-# %% ../nbs/22_match.ipynb #2abc35b8
+# %% ../nbs/22_match.ipynb #ade4068e
 import os
 import warnings
 from typing import NamedTuple
@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .io import (_loci_frame, _open_sequences, _select_loci, _sequence_lengths, _validate_chroms, _window_starts)
 from .utils import MemeNbWarning, _DNA, _describe, _rng, _validate_int
 
-# %% ../nbs/22_match.ipynb #95e8715c
+# %% ../nbs/22_match.ipynb #cf8987e5
 _GC_LUT = np.zeros(256, dtype=np.uint8)
 _GC_LUT[[ord(c) for c in 'GCgc']] = 1
 _N_LUT = np.ones(256, dtype=np.uint8)
@@ -35,7 +35,7 @@ def _base_flags(seqs, chrom, a, b):
     codes = np.frombuffer(str(s[a:b]).encode('ascii', errors='replace'), dtype=np.uint8)
     return _GC_LUT[codes], _N_LUT[codes]
 
-def _window_counts(seqs, chrom, starts, width, block=1 << 22):
+def _window_counts(seqs, chrom, starts, width, block=1 << 20):
     "GC and N counts (`int64`) of the windows `[s, s + width)` for `starts` inside the chromosome, reading `block` bases at a time."
     order = np.argsort(starts, kind='stable')
     s = starts[order]
@@ -53,7 +53,7 @@ def _window_counts(seqs, chrom, starts, width, block=1 << 22):
     out_gc[order], out_n[order] = gc, nn
     return out_gc, out_n
 
-# %% ../nbs/22_match.ipynb #44095f00
+# %% ../nbs/22_match.ipynb #41c61432
 def _free_tiles(length, width, peak_starts, peak_ends):
     "Starts of the tiles `[k*width, (k+1)*width)` of a `length`-long chromosome that overlap none of the peaks `[start, end)`."
     n = length // width
@@ -64,7 +64,7 @@ def _free_tiles(length, width, peak_starts, peak_ends):
     np.add.at(cover, first, 1); np.add.at(cover, last, -1)
     return np.flatnonzero(np.cumsum(cover[:-1]) == 0) * width
 
-# %% ../nbs/22_match.ipynb #308d0f73
+# %% ../nbs/22_match.ipynb #55e1e1ee
 class _Matched(NamedTuple):
     chosen: np.ndarray # indices of the chosen candidates
     table: pd.DataFrame # per GC bin: peaks, candidates, matched (chosen windows in the bin), unmatched (peaks left without a window)
@@ -89,7 +89,7 @@ def _match_bins(peak_bins, cand_bins, n_bins, rng):
     table = pd.DataFrame({'peaks': need, 'candidates': have, 'matched': used, 'unmatched': short})
     return _Matched(chosen.astype(np.int64), table)
 
-# %% ../nbs/22_match.ipynb #e572e419
+# %% ../nbs/22_match.ipynb #6ed3a286
 def _check_number(v, name, lo, hi, lo_open=False):
     "`v` as a float in `[lo, hi]` (`(lo, hi]` when `lo_open`), else a TypeError/ValueError naming `name`."
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
@@ -110,7 +110,7 @@ def _check_match_args(in_window, out_window, max_n_perc, gc_bin_width, bigwig, s
     if isinstance(random_state, np.random.RandomState): random_state = int(random_state.randint(0, 2**31))
     return in_window, max_n_perc, gc_bin_width, _rng(random_state)
 
-# %% ../nbs/22_match.ipynb #6c8e12c5
+# %% ../nbs/22_match.ipynb #c4ed784a
 def _usable_peaks(df, chroms, starts, width, lengths):
     "Indices of the loci whose window fits on a chromosome of the FASTA (skips counted in a warning by extract_loci's rule)."
     with warnings.catch_warnings(record=True) as caught:
@@ -129,7 +129,7 @@ def _scan_chromosome(seqs, chrom, length, width, df, keep, starts):
     k = len(tiles)
     return tiles, gc[:k], nn[:k], pk, gc[k:], nn[k:]
 
-# %% ../nbs/22_match.ipynb #0302bfaf
+# %% ../nbs/22_match.ipynb #051ec278
 def _gc_bins(gc, nn, width, max_n_perc, gc_bin_width):
     "GC bin of every window (-1 where more than `max_n_perc` of it is N, or all of it), and the number of bins."
     n_bins = int(np.ceil(1 / gc_bin_width - 1e-9))
@@ -149,7 +149,7 @@ def _report(table, n_loci, n_usable, n_n, gc_bin_width, verbose):
                       "found no free candidate window in their bin or a neighbouring one (per-bin counts in result.attrs['gc_bins'])", MemeNbWarning, stacklevel=4)
     return n_un
 
-# %% ../nbs/22_match.ipynb #29c6bbed
+# %% ../nbs/22_match.ipynb #9ed1b7c4
 def extract_matching_loci(loci, # BED/narrowPeak path (plain or .gz), DataFrame with chrom, start, end (optional summit), or a list of them
                           fasta, # FASTA path, pyfaidx.Fasta, or dict chromosome -> str or one-hot tensor (4, length)
                           in_window:int=2114, # length of the windows whose GC is matched, and of the returned windows
@@ -173,7 +173,7 @@ def extract_matching_loci(loci, # BED/narrowPeak path (plain or .gz), DataFrame 
     finally:
         if close: seqs.close()
 
-# %% ../nbs/22_match.ipynb #a2730a01
+# %% ../nbs/22_match.ipynb #2d335abf
 def _match_loci(df, seqs, width, max_n_perc, gc_bin_width, chroms, rng, verbose):
     "The body of `extract_matching_loci`: scan each chromosome, bin, match, report."
     lengths = _sequence_lengths(seqs)
