@@ -75,3 +75,56 @@ def test_short_sequences_where_the_reference_refuses():
     with pytest.raises(ValueError): ref(X.float(), n=2)
     s, Y = strs(X)[0], strs(local_dinucleotide_shuffle(X, n=3, random_state=0))
     assert all((y[0], y[-1], dinucs(y)) == (s[0], s[-1], dinucs(s)) for y in Y)
+
+
+# --- extract_matching_loci ------------------------------------------------------------
+
+from meme_nb.datasets import write_genome
+from meme_nb.io import extract_loci, read_bed
+from meme_nb.match import _free_tiles, extract_matching_loci
+from tangermeme.match import extract_matching_loci as tm_match
+
+
+@pytest.fixture(scope='module')
+def genome(tmp_path_factory):
+    return write_genome(tmp_path_factory.mktemp('genome'), n_chroms=3, chrom_length=1_000_000, n_peaks=500, random_state=0)
+
+
+def window_gc(loci, fasta, w=2114):
+    X = extract_loci(loci, fasta, in_window=w).float()
+    return ((X[:, 1] + X[:, 2]).sum(-1) / X.sum((1, 2))).numpy()
+
+
+def quiet(f, *a, **k):
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return f(*a, **k)
+
+
+@pytest.mark.parametrize('subset', ['all', 'gc_rich'])
+def test_same_gc_distribution_as_the_reference(genome, subset, tmp_path):
+    "Both libraries' windows have the peaks' GC distribution: same quantiles within one bin, same mean within 0.005."
+    peaks = read_bed(genome.peaks)
+    if subset == 'gc_rich':   # the GC-richest third of the peaks: matching must pull the background up
+        gc = window_gc(peaks, genome.fasta)
+        peaks = peaks.iloc[np.argsort(-gc)[:170]].sort_values(['chrom', 'start'])
+    path = tmp_path / 'peaks.narrowPeak'
+    peaks.to_csv(path, sep='\t', header=False, index=False)
+    ours = quiet(extract_matching_loci, path, genome.fasta, random_state=0)
+    ref = quiet(tm_match, str(path), str(genome.fasta), random_state=0)
+    g_p, g_o, g_r = window_gc(peaks, genome.fasta), window_gc(ours, genome.fasta), window_gc(ref, genome.fasta)
+    q = [0.1, 0.25, 0.5, 0.75, 0.9]
+    assert np.abs(np.quantile(g_o, q) - np.quantile(g_r, q)).max() <= 0.02
+    assert np.abs(np.quantile(g_o, q) - np.quantile(g_p, q)).max() <= 0.02
+    assert abs(g_o.mean() - g_r.mean()) < 0.005 and abs(g_o.mean() - g_p.mean()) < 0.005
+    assert len(ours) + ours.attrs['n_unmatched'] == len(peaks)
+
+
+def test_same_candidate_windows_as_the_reference(genome):
+    "The reference's windows are tiles of in_window from each chromosome's start that overlap no peak: all lie in our candidate set."
+    ref = quiet(tm_match, str(genome.peaks), str(genome.fasta), random_state=0)
+    peaks = read_bed(genome.peaks)
+    for c, g in ref.groupby('chrom'):
+        on = peaks[peaks.chrom == c]
+        free = set(_free_tiles(1_000_000, 2114, on.start.to_numpy(), on.end.to_numpy()).tolist())
+        assert set(g.start.tolist()) <= free and (g.end - g.start == 2114).all()
