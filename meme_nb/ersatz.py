@@ -288,10 +288,17 @@ def _ragged_walks(idx, lens, A, rng):
     return _eulerian_walk(C, parent, idx[:, 0], root, m, rng)
 
 # %% ../nbs/02_ersatz.ipynb #5ede9fb1
+def _length_groups(lens, split, rows_per_step=400):
+    "Rows of bins up to `split` long and longer ones apart, when the steps saved outweigh a step's fixed cost (about that of `rows_per_step` rows)."
+    short, long = np.flatnonzero(lens <= split), np.flatnonzero(lens > split)
+    if not len(short) or not len(long): return [short, long]
+    m1, m2 = int(lens[short].max()), int(lens[long].max())
+    return [short, long] if m1 * rows_per_step < (m2 - m1) * len(short) else [np.arange(len(lens))]
+
 def _shuffle_bins(idx, n, A, row, starts, lens, split, rng, verbose, max_cells=1 << 24):
     "Character indices `(len(idx) * n, L)` int8: draw `r` copies row `r // n` of `idx` with every bin (`row`, `starts`, `lens`) shuffled."
     out = np.repeat(idx, n, axis=0)
-    groups = [g for g in (np.flatnonzero(lens <= split), np.flatnonzero(lens > split)) if len(g)]
+    groups = [g for g in _length_groups(lens, split) if len(g)]
     chunks = [(g[i:i + step], m) for g in groups for m in [int(lens[g].max())] for step in [max(1, max_cells // m)]
               for i in range(0, len(g), step)]
     for b, m in tqdm(chunks, desc='local_dinucleotide_shuffle', disable=not verbose):

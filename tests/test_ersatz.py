@@ -442,3 +442,15 @@ def test_local_shuffle_N_and_argument_errors():
     with pytest.raises(TypeError, match='min_bin_size must be an int'): local_dinucleotide_shuffle(X, min_bin_size=None)
     with pytest.raises(ValueError, match=r'n must be in \[1, inf\]'): local_dinucleotide_shuffle(X, n=0)
     with pytest.raises(TypeError, match='X must be a torch.Tensor'): local_dinucleotide_shuffle(X.numpy())
+
+
+def test_local_shuffle_many_rows_two_walks(monkeypatch):
+    "With many rows, short bins and merged last bins run as two walks; every bin still keeps its counts."
+    import meme_nb.ersatz as ersatz
+    seen = []
+    real = ersatz._length_groups
+    monkeypatch.setattr(ersatz, '_length_groups', lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    rows = strs(random_one_hot((250, 4, 2114), random_state=1))
+    Y = local_dinucleotide_shuffle(seqs(*rows), n=4, random_state=2)
+    assert len([g for g in seen[0] if len(g)]) == 2
+    check_bins(rows, Y, 1024, 512, 2)
