@@ -8,7 +8,6 @@ Docs: https://meme-nb.github.io/meme_nb/match.html.md"""
 __all__ = ['extract_matching_loci']
 
 # %% ../nbs/22_match.ipynb #ade4068e
-import os
 import warnings
 from typing import NamedTuple
 
@@ -137,7 +136,7 @@ def _gc_bins(gc, nn, width, max_n_perc, gc_bin_width):
     frac = gc / np.maximum(width - nn, 1)
     return np.where(ok, np.minimum(np.floor(frac / gc_bin_width + 1e-9).astype(np.int64), n_bins - 1), -1), n_bins
 
-def _report(table, n_loci, n_usable, n_n, gc_bin_width, verbose):
+def _report(table, n_usable, n_n, gc_bin_width, verbose):
     "Warn about peaks left out of the target or without a window; print the bin table when `verbose`."
     table.insert(0, 'gc_bin', np.round(np.arange(len(table)) * gc_bin_width, 6))
     if verbose: print(table[(table['peaks'] > 0) | (table['matched'] > 0)].to_string(index=False))
@@ -193,6 +192,6 @@ def _match_loci(df, seqs, width, max_n_perc, gc_bin_width, chroms, rng, verbose)
     sel = sel[np.lexsort((tile[sel], chrom_i[sel]))]
     out = pd.DataFrame({'chrom': np.array(names, dtype=object)[chrom_i[sel]], 'start': tile[sel].astype(np.int64)})
     out['end'] = out['start'] + width
-    n_un = _report(m.table, len(df), int((pbin >= 0).sum()), int((pbin < 0).sum()), gc_bin_width, verbose)
+    n_un = _report(m.table, int((pbin >= 0).sum()), int((pbin < 0).sum()), gc_bin_width, verbose)
     out.attrs.update(gc_bins=m.table, n_unmatched=n_un, n_skipped=len(df) - int((pbin >= 0).sum()))
     return out
