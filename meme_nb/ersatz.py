@@ -124,7 +124,7 @@ def delete(X:torch.Tensor, # sequences, (n, len(alphabet), length), any dtype
 # %% ../nbs/02_ersatz.ipynb #03437d9b
 def _write_span(X, idx, start, end):
     "Copies of X `(n, k, A, L)` whose span `[start, end)` holds the characters `idx` `(n, k, end - start)`."
-    idx = torch.as_tensor(idx, dtype=torch.int64)
+    idx = torch.as_tensor(idx, dtype=torch.int64, device=X.device)
     out = X[:, None].repeat(1, idx.shape[1], 1, 1)
     span = out[:, :, :, start:end]
     span.zero_()
@@ -175,7 +175,7 @@ def _span_indices(X, start, end):
         i, p = empty.nonzero()[0].tolist()
         raise ValueError(f"X[{i}] has an N (all-zero column) at position {start + p}, inside the span [{start}, {end}) to shuffle; "
                          "dinucleotide_shuffle needs a character at every position: set start/end to leave the N out, or replace it first (e.g. with substitute or randomize)")
-    return span.to(torch.int8).argmax(dim=1).numpy().astype(np.int64)
+    return span.to(torch.int8).argmax(dim=1).cpu().numpy().astype(np.int64)
 
 def _dinucleotide_counts(idx, A):
     "Counts `(n, A, A)` of every dinucleotide `u -> w` in each row of `idx` `(n, m)`."
