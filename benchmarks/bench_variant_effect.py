@@ -4,7 +4,11 @@ Three measurements on the same random SNVs of a synthetic genome (write_genome, 
 
 - `meme_nb.variant_effects`: the whole high-level call, from a variant table and a FASTA to the scored table
   (reading the genome, checking REF, building windows, two model passes, scores);
-- `meme_nb.substitution_effect` on the reference windows (from `variant_windows`) with one substitution row per window;
+- `meme_nb.substitution_effect` on the reference windows (from `variant_windows`) with one substitution row per window
+  (default `fast=None`: one forward pass for the reference windows and windowed recomputation of each SNV, the model's
+  capture by torch.export included in the timed call; `meme_nb_plain` is the same call with `fast=False`, two plain passes;
+  `meme_nb_warm` is the default call on a model captured beforehand, outside the timing, as in a session that scores
+  several batches of variants; its capture time is printed apart);
 - `tangermeme.variant_effect.substitution_effect` (the reference) on the same windows and rows.
 
 Every measurement runs in a fresh subprocess (its own peak memory: max RSS minus the RSS before the call);
@@ -12,7 +16,7 @@ meme_nb and tangermeme runs alternate, and the table gives medians over `--pairs
 The cost of `annotate=True` (one DeepLIFT/SHAP call with `--n-shuffles` references per variant, seqlets and
 Tomtom against JASPAR) is measured once on `--n-annotate` variants.
 
-    python benchmarks/bench_variant_effect.py [--n 10000] [--pairs 5] [--n-annotate 100] [--threads 2]
+    python benchmarks/bench_variant_effect.py [--n 10000] [--pairs 5] [--n-annotate 100] [--threads 2] [--tools meme_nb,reference,...]
 
 Workers run with OMP_WAIT_POLICY=PASSIVE unless it is set (busy-waiting OpenMP threads slow everything on a shared machine).
 """
@@ -49,11 +53,17 @@ def worker(tool, folder, n, threads, n_shuffles):
     from meme_nb.variant_effect import variant_effects, variant_windows, substitution_effect
     model = load_pretrained('beluga_mini')
     fasta, df = snvs(folder, n)
-    if tool in ('meme_nb', 'reference'):
+    extra = {}
+    if tool in ('meme_nb', 'meme_nb_plain', 'meme_nb_warm', 'reference'):
         w = variant_windows(df, fasta, 1000)
         X = w.X_ref.float()
         subs = torch.stack([torch.arange(len(X)), torch.full((len(X),), 500), w.X_alt[:, :, 500].argmax(1)], 1)
         if tool == 'meme_nb': call = lambda: substitution_effect(model, X, subs, batch_size=64)
+        elif tool == 'meme_nb_plain': call = lambda: substitution_effect(model, X, subs, batch_size=64, fast=False)
+        elif tool == 'meme_nb_warm':
+            t = time.perf_counter(); substitution_effect(model, X[:2], subs[:1], batch_size=64, fast=True)
+            extra['capture_s'] = time.perf_counter() - t
+            call = lambda: substitution_effect(model, X, subs, batch_size=64)
         else:
             from tangermeme.variant_effect import substitution_effect as tm_sub
             call = lambda: tm_sub(model, X, subs, batch_size=64, device='cpu')
@@ -61,7 +71,7 @@ def worker(tool, folder, n, threads, n_shuffles):
     else: call = lambda: variant_effects(model, df, fasta, batch_size=64, annotate=True, n_shuffles=n_shuffles)
     base = rss_mb()
     t = time.perf_counter(); call(); dt = time.perf_counter() - t
-    print(json.dumps({'seconds': dt, 'peak_mb': max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base, 0.0)}))
+    print(json.dumps({'seconds': dt, 'peak_mb': max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base, 0.0), **extra}))
 
 
 def run(tool, folder, n, threads, n_shuffles=20):
@@ -85,25 +95,28 @@ def main():
     p.add_argument('--n', type=int, default=10_000); p.add_argument('--pairs', type=int, default=5)
     p.add_argument('--threads', type=int, default=2); p.add_argument('--n-annotate', type=int, default=100)
     p.add_argument('--n-shuffles', type=int, default=20)
+    p.add_argument('--tools', default='meme_nb,reference,meme_nb_plain,variant_effects', help='comma-separated calls to time in each pair')
     a = p.parse_args()
     if a.worker: return worker(a.worker, a.folder, a.n, a.threads, a.n_shuffles)
     folder = Path(tempfile.mkdtemp()) / 'genome'
     snvs(folder, 1)
     print(f'# {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
-          f'torch threads {a.threads}, {a.n} SNVs, 1,000 bp windows, beluga_mini, batch 64, CPU')
-    tools = ['meme_nb', 'reference'] if has_tangermeme() else ['meme_nb']
-    res = {t: [] for t in tools + ['variant_effects']}
+          f'torch threads {a.threads}, {a.n} SNVs, 1,000 bp windows, beluga_mini, batch 64, CPU; load average {os.getloadavg()[0]:.1f}')
+    tools = [t for t in a.tools.split(',') if t != 'reference' or has_tangermeme()]
+    res = {t: [] for t in tools}
     for i in range(a.pairs):
-        for t in tools + ['variant_effects']:
+        for t in tools:
             r = run(t, folder, a.n, a.threads); res[t].append(r)
-            print(f'pair {i}: {t:16s} {r["seconds"]:8.2f} s  {a.n / r["seconds"]:8.1f} SNVs/s  peak {r["peak_mb"]:7.0f} MB', flush=True)
+            cap = f'  (capture {r["capture_s"]:.2f} s, untimed)' if 'capture_s' in r else ''
+            print(f'pair {i}: {t:16s} {r["seconds"]:8.2f} s  {a.n / r["seconds"]:8.1f} SNVs/s  peak {r["peak_mb"]:7.0f} MB  load {os.getloadavg()[0]:.1f}{cap}', flush=True)
     med = {t: statistics.median(r['seconds'] for r in v) for t, v in res.items()}
     print('\n| call | median s | SNVs/s | median peak MB |\n| --- | --- | --- | --- |')
     for t, v in res.items():
         print(f"| {t} | {med[t]:.2f} | {a.n / med[t]:.0f} | {statistics.median(r['peak_mb'] for r in v):.0f} |")
-    if 'reference' in med:
-        print(f"\nsubstitution_effect speed ratio (reference time / meme_nb time): {med['reference'] / med['meme_nb']:.2f}x; "
-              f"per-pair ratios: {[round(r['seconds'] / m['seconds'], 2) for r, m in zip(res['reference'], res['meme_nb'])]}")
+    for ours in ('meme_nb', 'meme_nb_plain', 'meme_nb_warm'):
+        if 'reference' in med and ours in med:
+            print(f"\nsubstitution_effect speed ratio (reference time / {ours} time): {med['reference'] / med[ours]:.2f}x; "
+                  f"per-pair ratios: {[round(r['seconds'] / m['seconds'], 2) for r, m in zip(res['reference'], res[ours])]}")
     if a.n_annotate:
         plain = run('variant_effects', folder, a.n_annotate, a.threads)
         ann = run('annotate', folder, a.n_annotate, a.threads, a.n_shuffles)

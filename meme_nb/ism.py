@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/ism.html.md"""
 # %% auto #0
 __all__ = ['ISMRawResult', 'saturation_mutagenesis', 'saliency']
 
-# %% ../nbs/06_ism.ipynb #3af276f3
+# %% ../nbs/06_ism.ipynb #953f51ee
 import inspect
 import operator
 import warnings
@@ -23,7 +23,7 @@ from .predict import (_as_outputs, _batch, _forward_batches, _input_dtype, _prep
                              _validate_dtype)
 from .utils import MemeNbWarning, _describe, _validate_args, _validate_int, _validate_ohe, _validate_span
 
-# %% ../nbs/06_ism.ipynb #6873baae
+# %% ../nbs/06_ism.ipynb #cfec88f0
 def _edit_indices(X, start, end):
     "Flat indices into `(n, A, end - start)` of every single-character edit that changes `X`, int64."
     return (X[:, :, start:end] == 0).flatten().nonzero()[:, 0]
@@ -39,7 +39,7 @@ def _mutants(X, k, start, width, device, dtype):
     Xb[r, c, p] = 1
     return Xb, i
 
-# %% ../nbs/06_ism.ipynb #9f3b7838
+# %% ../nbs/06_ism.ipynb #cb11d2eb
 def _edited_outputs(model, X, args, idx, start, width, batch_size, device, dtype, verbose):
     "Yield `(k, rows, outputs)` for each batch of flat edit indices: the model's outputs on those mutants."
     nb = device.type != 'cpu'
@@ -56,7 +56,7 @@ def _scores(y, y0, i, target):
     if target is not None: d = d[:, target]
     return d.reshape(len(d), -1).mean(dim=1).cpu()
 
-# %% ../nbs/06_ism.ipynb #c0283270
+# %% ../nbs/06_ism.ipynb #8f3294e1
 def _validate_target(target):
     "None, an int, a slice, or a 1-d list/tensor of ints; lists become int64 tensors."
     if target is None or isinstance(target, slice): return target
@@ -85,11 +85,11 @@ def _check_ism(model, X, args, start, end, batch_size, target, fast, device, dty
     return (_validate_args(args, len(X)), start, end, _validate_int(batch_size, 'batch_size', min=1), _validate_target(target),
             _validate_device(device), _validate_dtype(dtype))
 
-# %% ../nbs/06_ism.ipynb #bec070b3
+# %% ../nbs/06_ism.ipynb #486bb345
 _aten = torch.ops.aten
 
 class _Win(NamedTuple):
-    "Mutant values of a positional activation: window `t` (B, C, w) starting at `off` (B,) on top of the reference `ref` (1, C, L)."
+    "Mutant values of a positional activation: window `t` (B, C, w) starting at `off` (B,) on top of the reference `ref` (1 or B, C, L)."
     t: torch.Tensor
     off: torch.Tensor
     ref: torch.Tensor
@@ -101,11 +101,12 @@ class _Full(NamedTuple):
 _SAME = object()   # mutants share the reference value
 
 def _take(v, ref, start, width, fill=0.):
-    "Mutant values of `v` (a `_Win`, or `_SAME` with reference `ref` (1, C, L)) at positions `start[b] + [0, width)`, `fill` outside `[0, L)`: (B, C, width)."
+    "Mutant values of `v` (a `_Win`, or `_SAME` with reference `ref` (1 or B, C, L)) at positions `start[b] + [0, width)`, `fill` outside `[0, L)`: (B, C, width)."
     if isinstance(v, _Win) and v.t.shape[-1] == width and torch.equal(start, v.off): return v.t
     B, (C, L) = len(start), ref.shape[1:]
     pos = start[:, None] + torch.arange(width, device=start.device)
-    out = ref[0].index_select(1, pos.clamp(0, L - 1).flatten()).view(C, B, width).transpose(0, 1)
+    if ref.shape[0] == 1: out = ref[0].index_select(1, pos.clamp(0, L - 1).flatten()).view(C, B, width).transpose(0, 1)
+    else: out = ref.gather(2, pos.clamp(0, L - 1)[:, None].expand(B, C, width))   # mutant b on top of reference row b
     if isinstance(v, _Win):
         w = v.t.shape[-1]
         rel = pos - v.off[:, None]
@@ -130,7 +131,7 @@ def _union(wins, L):
     width = min(int((hi - lo).max()), L)
     return lo.clamp(0, L - width), width
 
-# %% ../nbs/06_ism.ipynb #c239085b
+# %% ../nbs/06_ism.ipynb #58274c09
 class _NoFast(Exception): "Why the fast path cannot run on a model."
 
 _MIXING = {'view', 'reshape', '_unsafe_view', 'flatten', 'unflatten', 'linear', 'addmm', 'mm', 'bmm', 'matmul', 'mv', 'einsum',
@@ -167,7 +168,7 @@ def _shape(n):
     v = n.meta.get('val') if isinstance(n, torch.fx.Node) else None
     return tuple(v.shape) if isinstance(v, torch.Tensor) else None
 
-# %% ../nbs/06_ism.ipynb #f7ca9726
+# %% ../nbs/06_ism.ipynb #1ce3a9af
 def _first(v, default):
     "First entry of a list-valued argument (`default` when empty), or the value itself."
     return (v[0] if len(v) else default) if isinstance(v, (list, tuple)) else v
@@ -203,7 +204,7 @@ def _sliding_rule(node, op, b):
         return _Win(call(xin, *[refs[e] if isinstance(e, torch.fx.Node) else e for e in extra]), off, refs[node])
     return rule
 
-# %% ../nbs/06_ism.ipynb #e9c20b1e
+# %% ../nbs/06_ism.ipynb #d4dd1b37
 def _pointwise_rule(node, op, dep):
     "Window rule of an op acting on each position alone: the union of its inputs' windows, computed on that window."
     L = _shape(node)[-1]
@@ -254,7 +255,7 @@ def _pad_rule(node, op, b):
     if len(pad) != 2 or min(pad) < 0 or b.get('mode', 'constant') != 'constant': raise _NoFast(f"{_name(op)} other than constant, non-negative padding of the length")
     return lambda env, refs: _Win(env[x].t, env[x].off + pad[0], refs[node])
 
-# %% ../nbs/06_ism.ipynb #931f5524
+# %% ../nbs/06_ism.ipynb #7a9bdc60
 class _Dep(dict):
     "Whether each node depends on the mutated input (`dep[node]`), and on any input (`dep.batched[node]`)."
     def __init__(self): super().__init__(); self.batched = {}
@@ -317,7 +318,7 @@ class _Program:
         if nm in ('constant_pad_nd', 'pad'): return _pad_rule(n, op, b)
         raise _NoFast(f"no window rule for {nm}")
 
-# %% ../nbs/06_ism.ipynb #5bc05370
+# %% ../nbs/06_ism.ipynb #d9919e27
 def _prog_inputs_of(self, model, X, args):
     "Values of the placeholders: live parameters and buffers of `model`, constants, and the inputs `X`, `args`."
     users, out = iter((X, *args)), {}
@@ -329,14 +330,18 @@ def _prog_inputs_of(self, model, X, args):
     return out
 
 def _prog_reference(self, values):
-    "Every node's value on one unmutated sequence, from the placeholders' `values` (batch 1)."
+    "Every node's value on the unmutated sequences, from the placeholders' `values` (batch 1, or one row per sequence)."
     refs = dict(values)
     for n in self.nodes:
         if n.op == 'call_function': refs[n] = self.op[n](*map_arg(n.args, refs.__getitem__), **map_arg(n.kwargs, refs.__getitem__))
     return refs
 
+def _prog_outputs(self, refs):
+    "The model's outputs on the reference sequences, from their values `refs`, in the model's output structure."
+    return tree_unflatten([refs[a] for a in self.nodes[-1].args[0]], self.out_spec)
+
 def _prog_mutants(self, refs, x_win, B):
-    "The model's outputs for the `B` mutants whose changed input is the window `x_win`; values are freed after their last use."
+    "The model's outputs for the `B` mutants whose changed input is the window `x_win` (on reference row 0, or row b for mutant b); values are freed after their last use."
     env = {}
     for i, n in enumerate(self.nodes):
         k = self.kind.get(n)
@@ -360,9 +365,9 @@ def _prog_full_node(self, n, env, refs, B, kind):
     y = self.op[n](*map_arg(n.args, arg), **map_arg(n.kwargs, arg))
     return y if kind == 'py' else _Full(y)
 
-_Program.inputs_of, _Program.reference, _Program.mutants, _Program._full_node = _prog_inputs_of, _prog_reference, _prog_mutants, _prog_full_node
+_Program.inputs_of, _Program.reference, _Program.outputs, _Program.mutants, _Program._full_node = _prog_inputs_of, _prog_reference, _prog_outputs, _prog_mutants, _prog_full_node
 
-# %% ../nbs/06_ism.ipynb #0251556b
+# %% ../nbs/06_ism.ipynb #212c6e55
 _PROGRAMS = weakref.WeakKeyDictionary()
 
 def _export(model, x, args):
@@ -398,12 +403,23 @@ def _program(model, X, args, device, dtype):
     if isinstance(cache[key], _NoFast): raise cache[key]
     return cache[key]
 
-# %% ../nbs/06_ism.ipynb #e4eace8e
+# %% ../nbs/06_ism.ipynb #a545f749
 def _one_hot_columns(c, A, device, dtype):
     "Columns `(B, A, 1)` holding character `c[b]` of an alphabet of `A`."
     t = torch.zeros(len(c), A, 1, device=device, dtype=dtype)
     t[torch.arange(len(c), device=device), c.to(device), 0] = 1
     return t
+
+def _window_outputs(prog, # the captured model (`_program`)
+                    refs:dict, # `prog.reference` values of the reference sequences, batch 1 or m
+                    x_win:torch.Tensor, # (B, A, w): each edited copy's input on its window, in the model's input dtype
+                    off:torch.Tensor, # (B,) int64: start of each window, with off + w <= L
+                    rows:torch.Tensor=None, # (B,) reference row of each copy; None: row b for copy b (or the one row)
+                   ): # the model's outputs on the B edited copies, in its output structure
+    "Outputs of edited copies of reference sequences that differ from them only inside one window each."
+    if rows is not None:
+        refs = {n: v.index_select(0, rows) if isinstance(v, torch.Tensor) and prog.dep.batched.get(n) else v for n, v in refs.items()}
+    return prog.mutants(refs, _Win(x_win, off, refs[prog.x]), len(x_win))
 
 def _fast_edited_outputs(prog, model, X, args, idx, start, width, batch_size, device, dtype, verbose):
     "Like `_edited_outputs`, through the captured program: one reference pass per sequence, then its mutants window by window."
@@ -416,22 +432,22 @@ def _fast_edited_outputs(prog, model, X, args, idx, start, width, batch_size, de
         refs = prog.reference(prog.inputs_of(model, x, [_to(a[s:s + 1], device, dtype, device.type != 'cpu') for a in args]))
         for b in range(0, len(ks), batch_size):
             k = ks[b:b + batch_size]
-            win = _Win(_one_hot_columns((k // width) % A, A, device, dtype), (k % width + start).to(device), x)
-            yield k, torch.full((len(k),), s), _as_outputs(prog.mutants(refs, win, len(k)), len(k))
+            y = _window_outputs(prog, refs, _one_hot_columns((k // width) % A, A, device, dtype), (k % width + start).to(device))
+            yield k, torch.full((len(k),), s), _as_outputs(y, len(k))
             bar.update()
     bar.close()
 
-def _fast_program(model, X, args, fast, device, dtype):
-    "The program for the fast path, or None for the plain path (with one MemeNbWarning saying why when it was wanted)."
+def _fast_program(model, X, args, fast, device, dtype, caller='saturation_mutagenesis', warn=True):
+    "The program for the fast path, or None for the plain path (with one MemeNbWarning saying why when it was wanted and `warn`)."
     if fast is False or fast is None and not isinstance(model, torch.nn.Module): return None  # a plain function: nothing to capture, nothing to warn about
     try: prog = _program(model, X, args, device, dtype)
     except _NoFast as e:
         if fast: raise ValueError(f"fast=True, but the fast path cannot run: {e}") from None
-        warnings.warn(f"saturation_mutagenesis: fast path not used: {e}; running the plain path (fast=False silences this)", MemeNbWarning, stacklevel=3)
+        if warn: warnings.warn(f"{caller}: fast path not used: {e}; running the plain path (fast=False silences this)", MemeNbWarning, stacklevel=3)
         return None
     return prog if prog.useful or fast else None
 
-# %% ../nbs/06_ism.ipynb #0be6f14e
+# %% ../nbs/06_ism.ipynb #0f746083
 class ISMRawResult(NamedTuple):
     "Raw ISM predictions: `y0` on the sequences `(n, ...)`, `y_hat` on every mutant `(n, A, end - start, ...)`."
     y0: Any
@@ -452,7 +468,7 @@ def _ism_raw(outputs, shape, y0s):
         for f, y in zip(flat, ys): f[k] = y.to(f.device, f.dtype)
     return y_hat
 
-# %% ../nbs/06_ism.ipynb #81e79dea
+# %% ../nbs/06_ism.ipynb #b6e42069
 def saturation_mutagenesis(model, # torch.nn.Module or callable: `model(X_batch, *args_batch)` -> tensor (batch, ...)
                            X:torch.Tensor, # one-hot sequences, (n, A, L), any dtype; N columns allowed
                            args:tuple=None, # extra model inputs, tensors with first dimension n, gathered with each mutant
@@ -486,7 +502,7 @@ def saturation_mutagenesis(model, # torch.nn.Module or callable: `model(X_batch,
         attr = _ism_attributions(outputs, shape, y0s[0], target, dev)
     return attr if hypothetical else attr * X[:, :, start:end]
 
-# %% ../nbs/06_ism.ipynb #61e4b3cd
+# %% ../nbs/06_ism.ipynb #39d7a85a
 def _target_column(y, target, n):
     "Column `target` of a model output `(n, n_outputs)` (or `(n,)` for target 0), as `(n,)`."
     if not isinstance(y, torch.Tensor):
@@ -515,7 +531,7 @@ def _check_saliency(model, X, args, target, batch_size, device, dtype):
     return (_validate_args(args, len(X)), _validate_int(target, 'target', min=0), _validate_int(batch_size, 'batch_size', min=1),
             _validate_device(device), _validate_dtype(dtype))
 
-# %% ../nbs/06_ism.ipynb #5868bd66
+# %% ../nbs/06_ism.ipynb #cd4d8f31
 def saliency(model, # torch.nn.Module or callable `model(X_batch, *args_batch)` -> (batch, n_outputs)
              X:torch.Tensor, # one-hot sequences (n, A, L), any dtype
              args:tuple=None, # extra model inputs, tensors with first dimension n, sliced like X

@@ -8,8 +8,8 @@ Docs: https://meme-nb.github.io/meme_nb/variant_effect.html.md"""
 __all__ = ['VariantEffect', 'substitution_effect', 'deletion_effect', 'insertion_effect', 'read_vcf', 'VariantWindows',
            'variant_windows', 'variant_effects', 'plot_variant', 'add_variants_parser', 'run_variants']
 
-# %% ../nbs/16_variant_effect.ipynb #99145c1e
-import argparse, json, math, re, sys, warnings
+# %% ../nbs/16_variant_effect.ipynb #e631d265
+import argparse, inspect, json, math, re, sys, warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -22,14 +22,15 @@ from tqdm.auto import tqdm
 
 from .utils import MemeNbWarning, _DNA, _describe, _validate_index, _validate_int, _validate_ohe, one_hot_encode, reverse_complement
 from .io import _fits, _open_sequences, _read_lines, _sequence_lengths, jaspar_path, read_meme
-from .predict import predict, _validate_device, _validate_dtype
+from .predict import predict, _as_outputs, _check_predict, _input_dtype, _prepared_model, _to, _validate_device, _validate_dtype
+from .ism import _PROGRAMS, _fast_program, _signature, _window_outputs
 from .marginalize import _func_kwargs
 from .attribution import deep_lift_shap
 from .seqlets import recursive_seqlets
 from .annotate import annotate_seqlets
 from .models import CountWrapper, _columns, jensen_shannon
 
-# %% ../nbs/16_variant_effect.ipynb #e397b538
+# %% ../nbs/16_variant_effect.ipynb #eda59772
 def _edit_rows(edits, name, X, n_cols, max_pos):
     "`edits` as a `(k, n_cols)` int64 tensor whose rows point inside `X` (positions in `[0, max_pos]`)."
     e = _validate_index(edits, name, ndim=2)
@@ -66,7 +67,107 @@ class VariantEffect(NamedTuple):
     y_before: Any
     y_after: Any
 
-# %% ../nbs/16_variant_effect.ipynb #fe7866da
+# %% ../nbs/16_variant_effect.ipynb #04c11314
+_FAST_MAX_SPAN = 0.25   # fast=None: windowed recomputation for edits spanning at most this fraction of the length
+_FAST_MIN_EDITS = 512   # fast=None: fewer windowed copies than this do not repay a first capture (about a second)
+
+def _captured(model, X, args, dtype):
+    "Whether `model` was already captured (or refused) for inputs like `X` and `args` in `dtype`."
+    return isinstance(model, torch.nn.Module) and _signature(model, X, args, dtype) in _PROGRAMS.get(model, {})
+
+def _spans(X, X_edit, rows, chunk=4096):
+    "First position and width of the stretch where each `X_edit[i]` differs from `X[rows[i]]` (width 0 where it does not): two (k,) int64."
+    lo, width = torch.zeros(len(X_edit), dtype=torch.long), torch.zeros(len(X_edit), dtype=torch.long)
+    for a in range(0, len(X_edit), chunk):
+        d = (X_edit[a:a + chunk] != X[rows[a:a + chunk]]).any(1)
+        L, hit = d.shape[-1], d.any(1)
+        first, last = d.int().argmax(1), L - 1 - d.flip(1).int().argmax(1)
+        lo[a:a + chunk], width[a:a + chunk] = torch.where(hit, first, 0), torch.where(hit, last - first + 1, 0)
+    return lo, width
+
+def _windows_of(X_edit, idx, lo, w, L, device, dtype):
+    "The edited copies `idx` on a window of `w` columns holding each copy's span: (B, A, w) on `device` in `dtype`, and the offsets (B,)."
+    off = lo[idx].clamp(max=L - w)
+    cols = off[:, None] + torch.arange(w)
+    x = X_edit[idx[:, None, None], torch.arange(X_edit.shape[1])[None, :, None], cols[:, None, :]]
+    return x.to(device).to(dtype), off.to(device)
+
+def _placed(parts, n):
+    "Tensors `(n, ...)` per output from `(indices, outputs)` parts covering `0..n-1`."
+    idx = torch.cat([i for i, _ in parts])
+    order = torch.empty_like(idx); order[idx] = torch.arange(len(idx))
+    return [torch.cat([ys[j] for _, ys in parts])[order] for j in range(len(parts[0][1]))]
+
+# %% ../nbs/16_variant_effect.ipynb #9eefb580
+def _plain_outputs(model, X, args, idx, arows, batch_size, device, dtype):
+    "`(idx, outputs)` parts of the plain forward pass on rows `idx` of `X` (args rows `arows`), batch by batch, on the CPU."
+    for b in range(0, len(idx), batch_size):
+        i = idx[b:b + batch_size]
+        xb, ab = X[i].to(device).to(dtype), [_to(a[arows[b:b + batch_size]], device, dtype, False) for a in args]
+        yield i, [t.cpu() for t in _as_outputs(model(xb, *ab), len(i))]
+
+def _windowed_batch(prog, model, X, X_edit, args, ref_idx, edits, rows, lo, width, batch_size, device, dtype):
+    "Outputs of reference rows `ref_idx` of `X` (one forward pass) and of their `edits` (windows): two lists of `(indices, outputs)` parts, and whether the model returns one tensor."
+    x, a = X[ref_idx].to(device).to(dtype), [_to(t[ref_idx], device, dtype, False) for t in args]
+    refs = prog.reference(prog.inputs_of(model, x, a))
+    y0 = prog.outputs(refs)
+    y_ref = _as_outputs(y0, len(ref_idx))
+    local = torch.full((len(X),), -1, dtype=torch.long); local[ref_idx] = torch.arange(len(ref_idx))
+    e, parts = edits[local[rows[edits]].argsort(stable=True)], []                  # by reference row
+    for b in range(0, len(e), batch_size):
+        eb = e[b:b + batch_size]
+        r = local[rows[eb]]
+        x_win, off = _windows_of(X_edit, eb, lo, max(int(width[eb].max()), 1), X.shape[-1], device, dtype)
+        aligned = len(eb) == len(ref_idx) and torch.equal(r, torch.arange(len(ref_idx)))  # copy b on reference b: no gather of the references
+        y = _as_outputs(_window_outputs(prog, refs, x_win, off, None if aligned else r.to(device)), len(eb))
+        same = (width[eb] == 0).to(device)                                          # unedited copies get the reference output itself
+        parts.append((eb, [torch.where(same.view(-1, *[1] * (t.ndim - 1)), yr[r.to(device)], t).cpu() for t, yr in zip(y, y_ref)]))
+    return (ref_idx, [t.cpu() for t in y_ref]), parts, isinstance(y0, torch.Tensor)
+
+def _run_pairs(prog, model, X, X_edit, rows, args, win, lo, width, batch_size, device, dtype, verbose):
+    "Outputs on `X` and `X_edit` through `prog`: references batch by batch (narrowest copies first), windowed copies `win` on top, the rest plain."
+    edits = win.nonzero()[:, 0]
+    key = torch.zeros(len(X), dtype=torch.long).scatter_reduce(0, rows[edits], width[edits], 'amax')
+    order = key.argsort(stable=True)                                                 # references with similar window widths share a batch
+    batch_of = torch.empty(len(X), dtype=torch.long); batch_of[order] = torch.arange(len(X)) // batch_size
+    eb = edits[batch_of[rows[edits]].argsort(stable=True)]
+    counts = torch.bincount(batch_of[rows[eb]], minlength=-(-len(X) // batch_size)).tolist()
+    ref_parts, edit_parts, start = [], [], 0
+    for j, b in enumerate(tqdm(range(0, len(X), batch_size), desc='substitutions (fast)', unit='batch', disable=not verbose)):
+        r, p, single = _windowed_batch(prog, model, X, X_edit, args, order[b:b + batch_size], eb[start:start + counts[j]], rows, lo, width, batch_size, device, dtype)
+        ref_parts.append(r); edit_parts += p; start += counts[j]
+    rest = (~win).nonzero()[:, 0]
+    edit_parts += list(_plain_outputs(model, X_edit, args, rest, rows[rest], batch_size, device, dtype))
+    ys = _placed(ref_parts, len(X)), _placed(edit_parts, len(X_edit))
+    return tuple(y[0] if single else y for y in ys)
+
+def _paired_outputs(model, # torch.nn.Module (or callable: then None)
+                    X:torch.Tensor, # reference sequences (m, A, L)
+                    X_edit:torch.Tensor, # edited copies (k, A, L), copy i of reference rows[i]
+                    rows:torch.Tensor=None, # (k,) int64 reference row of each copy; None: copy i of row i
+                    args:list=(), # extra model inputs, validated, first dimension m (a copy uses its reference's)
+                    fast:bool=None, # None: where it applies; True: required; False: None returned
+                    allowed:torch.Tensor=None, # (k,) bool: copies that may take the windowed route (None: all)
+                    batch_size:int=32, # references (and copies) per pass
+                    device=None, # validated device, None: the model's
+                    dtype=None, # validated dtype, None: the model's
+                    verbose:bool=False, # progress bar over reference batches
+                    caller:str='substitution_effect', # name in error messages
+                   ): # (y_ref, y_edit) as `predict` returns them, or None for the plain path
+    "Model outputs on references and on their edited copies by windowed recomputation, or None where the plain path should run."
+    rows = torch.arange(len(X)) if rows is None else rows
+    lo, width = _spans(X, X_edit, rows)
+    win = width <= max(1, int(X.shape[-1] * _FAST_MAX_SPAN)) if fast is None else torch.ones(len(X_edit), dtype=torch.bool)
+    if allowed is not None: win &= allowed
+    if fast is False or not (fast or bool(win.any())): return None
+    with _prepared_model(model, device, dtype) as (dev, model_dtype), torch.no_grad():
+        in_dtype = _input_dtype(X, dtype or model_dtype)
+        if fast is None and int(win.sum()) < _FAST_MIN_EDITS and not _captured(model, X, args, in_dtype): return None
+        prog = _fast_program(model, X, args, fast, dev, in_dtype, caller, warn=False)
+        if prog is None: return None
+        return _run_pairs(prog, model, X, X_edit, rows, args, win, lo, width, batch_size, dev, in_dtype, verbose)
+
+# %% ../nbs/16_variant_effect.ipynb #b6d3262f
 def _substituted(X, s):
     "A copy of `X` with the substitution rows `s` written in."
     out = X.clone()
@@ -74,12 +175,31 @@ def _substituted(X, s):
     out[s[:, 0], s[:, 2], s[:, 1]] = 1
     return out
 
+def _validate_fast(fast):
+    "None, True or False (not 0/1)."
+    if not isinstance(fast, (bool, type(None))): raise TypeError(f"fast must be None, True or False; got {_describe(fast)}")
+    return fast
+
+_PREDICT_KW = ('args', 'batch_size', 'device', 'dtype', 'verbose')
+
+def _fast_substitutions(model, X, X_alt, kw, func, fast):
+    "`(y_before, y_after)` by windowed recomputation when `func` is `predict` and the model allows it; None for the plain path."
+    if fast is False: return None
+    why = 'func is not predict' if func is not predict else next((f"the keyword {k!r} for predict" for k in kw if k not in _PREDICT_KW), None)
+    if why is not None:
+        if not fast: return None
+        raise ValueError(f"fast=True needs func=predict with keywords among {list(_PREDICT_KW)}; got {why} (a `fast` meant for func goes in additional_func_kwargs)")
+    args, batch_size, device, dtype = _check_predict(model, X, kw.get('args'), kw.get('batch_size', inspect.signature(predict).parameters['batch_size'].default),
+                                                     kw.get('device'), kw.get('dtype'), None)
+    return _paired_outputs(model, X, X_alt, None, args, fast, None, batch_size, device, dtype, kw.get('verbose', False))
+
 def substitution_effect(model, # torch.nn.Module or callable, passed to `func` as its first argument
                         X:torch.Tensor, # one-hot sequences, (n, A, L), any dtype
                         substitutions, # (k, 3) ints: example_idx, position, character_idx; rows of one example are applied together
                         args:tuple=None, # extra model inputs passed to `func` as `args` (unchanged by the edit)
                         func=predict, # called as `func(model, X, **kwargs)`: predict, deep_lift_shap, saturation_mutagenesis, ...
                         additional_func_kwargs:dict=None, # keywords for `func`, also those named like this function's own
+                        fast:bool=None, # with func=predict, windowed recomputation of the edits: None where it applies, True required, False off
                         **kwargs, # any other keyword goes to `func` (batch_size, device, target, ...)
                        )->VariantEffect: # (y_before, y_after): func's output on X and on the substituted X
     "Apply `func` to `X` before and after writing in the substitutions."
@@ -87,9 +207,11 @@ def substitution_effect(model, # torch.nn.Module or callable, passed to `func` a
     s = _edit_rows(substitutions, 'substitutions', X, 3, X.shape[-1] - 1)
     _no_duplicates(s, 'substitutions', X.shape[-1])
     kw = _call_kwargs(func, args, additional_func_kwargs, kwargs)
-    return VariantEffect(func(model, X, **kw), func(model, _substituted(X, s), **kw))
+    X_alt = _substituted(X, s)
+    y = _fast_substitutions(model, X, X_alt, kw, func, _validate_fast(fast))
+    return VariantEffect(*y) if y is not None else VariantEffect(func(model, X, **kw), func(model, X_alt, **kw))
 
-# %% ../nbs/16_variant_effect.ipynb #14b52522
+# %% ../nbs/16_variant_effect.ipynb #b5c2e819
 def _deleted(X, d, left):
     "`X` without the characters of rows `d`, cut to `L - max_deletions` (first characters kept, last with `left`); and the uncut-equivalent `X` slice."
     n, A, Lt = X.shape
@@ -121,7 +243,7 @@ def deletion_effect(model, # torch.nn.Module or callable, passed to `func`
     kw = _call_kwargs(func, args, additional_func_kwargs, kwargs)
     return VariantEffect(func(model, before, **kw), func(model, after, **kw))
 
-# %% ../nbs/16_variant_effect.ipynb #3d3357dc
+# %% ../nbs/16_variant_effect.ipynb #5aa2b929
 def _inserted(X, ins, left):
     "`X` with the insertion rows `ins` applied, cut back to its length (first characters kept; last with `left`)."
     n, A, L = X.shape
@@ -155,7 +277,7 @@ def insertion_effect(model, # torch.nn.Module or callable, passed to `func`
     kw = _call_kwargs(func, args, additional_func_kwargs, kwargs)
     return VariantEffect(func(model, X, **kw), func(model, _inserted(X, ins, left), **kw))
 
-# %% ../nbs/16_variant_effect.ipynb #ed96d52d
+# %% ../nbs/16_variant_effect.ipynb #db7e145b
 _VCF_COLUMNS = ('chrom', 'pos', 'id', 'ref', 'alt', 'qual', 'filter', 'info')
 
 def _vcf_header(lines):
@@ -181,7 +303,7 @@ def read_vcf(filename, # VCF path, plain or gzip-compressed
     df = pd.DataFrame(rows, columns=names)
     return _variant_frame(df.assign(alt=df['alt'].str.split(',')).explode('alt', ignore_index=True), str(filename))
 
-# %% ../nbs/16_variant_effect.ipynb #f8d1c264
+# %% ../nbs/16_variant_effect.ipynb #5c6b8979
 def _variant_frame(df, name):
     "A copy of `df` with lower-case chrom/pos/ref/alt columns checked: str chromosomes, integer pos >= 1, upper-case alleles."
     df = df.rename(columns={c: c.lower() for c in df.columns if isinstance(c, str) and c.lower() in _VCF_COLUMNS}).copy()
@@ -205,7 +327,7 @@ def _variant_table(variants):
     if lines and (lines[0].startswith('##fileformat=VCF') or lines[0].startswith('#CHROM')): return read_vcf(variants)
     return _variant_frame(pd.read_csv(variants, sep='\t', compression='infer', comment=None), str(variants))
 
-# %% ../nbs/16_variant_effect.ipynb #bf965e6a
+# %% ../nbs/16_variant_effect.ipynb #f70c112b
 class VariantWindows(NamedTuple):
     "One-hot windows of the scorable variants of a table, and the status of every variant."
     X_ref: torch.Tensor  # (k, 4, L) int8, one per scorable variant
@@ -272,19 +394,13 @@ def _skip_warning(status, n):
         warnings.warn(f"variant_effects did not score {int(reasons.sum())} of {n} variants: " +
                       ', '.join(f'{k} {v}' for k, v in reasons.items()) + " (see the status column)", MemeNbWarning, stacklevel=3)
 
-# %% ../nbs/16_variant_effect.ipynb #870b106c
+# %% ../nbs/16_variant_effect.ipynb #294c281b
 _SCORES = ('diff', 'log2fc', 'jsd')
 
 def _rc_average(y, y_rc):
     "Average outputs on the forward and reverse-complement strands; profiles are flipped back, strands swapped."
     if isinstance(y, torch.Tensor): return (y + y_rc) / 2
     return [(y[0] + y_rc[0].flip(1, 2)) / 2, (y[1] + y_rc[1]) / 2]
-
-def _outputs(model, X, rc, batch_size, device, dtype, verbose):
-    "Model outputs on one-hot windows `X`, averaged over strands when `rc`."
-    kw = dict(batch_size=batch_size, device=device, dtype=dtype, verbose=verbose)
-    y = predict(model, X, **kw)
-    return _rc_average(y, predict(model, reverse_complement(X), **kw)) if rc else y
 
 def _kind(y):
     "'tasks' for one tensor (n, k), 'pair' for a (profile (n, s, l), counts (n, c)) list."
@@ -301,7 +417,7 @@ def _check_score(score, kind, model):
     if 'jsd' in score and kind != 'pair': raise ValueError("score 'jsd' needs a model returning a (profile, counts) pair; this model returns one tensor")
     return score
 
-# %% ../nbs/16_variant_effect.ipynb #5b8ea579
+# %% ../nbs/16_variant_effect.ipynb #bf2feb3e
 def _task_scores(y_ref, y_alt, cols, names, score):
     "Score columns of a one-tensor model for the outputs `cols`."
     d = (y_alt - y_ref)[:, cols].double()
@@ -340,7 +456,7 @@ def _target_columns(target, names):
     if max(cols) >= len(names): raise ValueError(f"target must be below the number of outputs ({len(names)}); got {max(cols)}")
     return cols
 
-# %% ../nbs/16_variant_effect.ipynb #5f10730d
+# %% ../nbs/16_variant_effect.ipynb #7a91c387
 def _attribution_targets(model, kind, cols, names, best, n):
     "Model to attribute and the output index for each variant."
     if kind == 'pair': return CountWrapper(model), np.zeros(n, dtype=np.int64)
@@ -374,7 +490,7 @@ def _motif_columns(model, kind, X_ref, targets, ref_len, n_shuffles, threshold, 
         out.loc[e, ['seqlet_start', 'seqlet_end', 'seqlet_attribution']] = s[['start', 'end', 'attribution']].to_numpy(dtype=np.float64)
     return out
 
-# %% ../nbs/16_variant_effect.ipynb #af49b571
+# %% ../nbs/16_variant_effect.ipynb #fc307bb6
 def _window_length(model, in_window):
     "Input length: `in_window`, else the model's `length` (or its wrapped model's), else 1,000."
     if in_window is not None: return _validate_int(in_window, 'in_window', min=1)
@@ -390,14 +506,24 @@ def _check_variant_args(batch_size, n_shuffles, threshold, reverse_complement, a
         if not isinstance(v, bool): raise TypeError(f"{nm} must be a bool; got {_describe(v)}")
     return _validate_device(device), _validate_dtype(dtype)
 
-def _scores(model, w, sites, rc, batch_size, device, dtype, verbose):
+def _allele_outputs(model, X_ref, X_alt, inv, subst, fast, batch_size, device, dtype, verbose):
+    "Outputs on the reference windows and on the alternative windows (window i on site inv[i]); substitutions `subst` by windowed recomputation where it applies."
+    y = _paired_outputs(model, X_ref, X_alt, inv, [], fast, subst, batch_size, device, dtype, verbose, 'variant_effects')
+    if y is not None: return y
+    kw = dict(batch_size=batch_size, device=device, dtype=dtype, verbose=verbose)
+    return predict(model, X_ref, **kw), predict(model, X_alt, **kw)
+
+def _scores(model, w, sites, subst, rc, fast, batch_size, device, dtype, verbose):
     "Outputs on the reference windows (once per distinct site: ALT alleles of one site share it) and on the alternative windows."
     inv, uniq = pd.factorize(sites)
     inv = torch.from_numpy(inv.astype(np.int64))
     first = torch.full((len(uniq),), len(inv), dtype=torch.long).scatter_reduce(0, inv, torch.arange(len(inv)), 'amin')
-    y_ref = _outputs(model, w.X_ref[first], rc, batch_size, device, dtype, verbose)
-    y_ref = y_ref[inv] if isinstance(y_ref, torch.Tensor) else [y[inv] for y in y_ref]
-    return y_ref, _outputs(model, w.X_alt, rc, batch_size, device, dtype, verbose)
+    X_ref, subst = w.X_ref[first], torch.from_numpy(subst)
+    y_ref, y_alt = _allele_outputs(model, X_ref, w.X_alt, inv, subst, fast, batch_size, device, dtype, verbose)
+    if rc:
+        r_ref, r_alt = _allele_outputs(model, reverse_complement(X_ref), reverse_complement(w.X_alt), inv, subst, fast, batch_size, device, dtype, verbose)
+        y_ref, y_alt = _rc_average(y_ref, r_ref), _rc_average(y_alt, r_alt)
+    return (y_ref[inv] if isinstance(y_ref, torch.Tensor) else [y[inv] for y in y_ref]), y_alt
 
 def variant_effects(model, # torch.nn.Module returning (n, k) or (profile, counts); taking one-hot (n, 4, L)
                     variants, # VCF path (plain/.gz), TSV path with a header, or DataFrame with chrom, pos (1-based), ref, alt
@@ -409,6 +535,7 @@ def variant_effects(model, # torch.nn.Module returning (n, k) or (profile, count
                     batch_size:int=64, # windows per forward pass
                     device=None, # None: where the model is; else moved there for the call
                     dtype=None, # None: the model's dtype; else a floating dtype to run in
+                    fast:bool=None, # SNVs and other substitutions by windowed recomputation: None where it applies, True required, False off
                     annotate:bool=False, # add the seqlet and JASPAR motif each variant falls in (one DeepLIFT/SHAP call per variant)
                     n_shuffles:int=20, # references per window for the annotation
                     threshold:float=0.01, # seqlet p-value threshold for the annotation
@@ -417,13 +544,15 @@ def variant_effects(model, # torch.nn.Module returning (n, k) or (profile, count
                    )->pd.DataFrame: # input columns, status, scores (and motif columns), one row per input variant
     "Score every variant by the change in the model's outputs between windows with the REF and the ALT allele."
     device, dtype = _check_variant_args(batch_size, n_shuffles, threshold, reverse_complement, annotate, device, dtype)
+    fast = _validate_fast(fast)
     t, L = _variant_table(variants), _window_length(model, in_window)
     w = _windows(t, sequences, L)
     _skip_warning(w.status, len(t))
     out = t.assign(status=w.status)
     if not len(w.ok): return out
     sites = (t['chrom'] + ':' + t['pos'].astype(str)).to_numpy()[w.ok]   # the reference window depends on these alone
-    y_ref, y_alt = _scores(model, w, sites, reverse_complement, batch_size, device, dtype, verbose)
+    subst = (t['ref'].str.len() == t['alt'].str.len()).to_numpy()[w.ok]    # indels move later positions: plain path
+    y_ref, y_alt = _scores(model, w, sites, subst, reverse_complement, fast, batch_size, device, dtype, verbose)
     kind = _kind(y_ref)
     score, names, cols = _check_score(score, kind, model), None, None
     if kind == 'pair': sc = _pair_scores(y_ref, y_alt, score)
@@ -436,7 +565,7 @@ def variant_effects(model, # torch.nn.Module returning (n, k) or (profile, count
         sc.update({c: mc[c].to_numpy() for c in mc.columns})
     return pd.concat([out, pd.DataFrame(sc, index=out.index[w.ok]).reindex(out.index)], axis=1)   # NaN where not scored
 
-# %% ../nbs/16_variant_effect.ipynb #84c1a79a
+# %% ../nbs/16_variant_effect.ipynb #76f45a1d
 def plot_variant(model, # the model that scored the variant
                  X_ref:torch.Tensor, # reference window (4, L)
                  X_alt:torch.Tensor, # alternative window (4, L)
@@ -466,7 +595,7 @@ def plot_variant(model, # the model that scored the variant
     fig.suptitle(title, fontsize=10)
     return fig
 
-# %% ../nbs/16_variant_effect.ipynb #8b26272d
+# %% ../nbs/16_variant_effect.ipynb #e601bc5c
 def _split_list(v):
     "A comma-separated command-line value as a list (ints where they parse), or None."
     if v is None: return None
@@ -499,7 +628,7 @@ def add_variants_parser(subparsers, # the object returned by `ArgumentParser.add
     p.set_defaults(func=run_variants)
     return p
 
-# %% ../nbs/16_variant_effect.ipynb #59532d32
+# %% ../nbs/16_variant_effect.ipynb #f9b68892
 def _draw_top(model, res, fasta, in_window, out, top, target, n_shuffles, device):
     "Write a reference/alternative attribution figure for each of the `top` variants with the largest `max_abs_diff`; return the paths."
     import matplotlib; matplotlib.use('Agg', force=False)

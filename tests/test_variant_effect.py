@@ -374,3 +374,126 @@ def test_command_chunks_and_resume(tmp_path, genome, truth_variants):
     assert again.kind.tolist()[2:4] == ['reused', 'reused'] and len(again) == 5
     np.testing.assert_allclose(again.diff_GATA, whole.diff_GATA)
     assert run_variants(cli(argv + ['--chunk-size', '3'])) == 2
+
+
+# ---------- fast path: windowed recomputation equals two plain passes ----------
+
+from test_ism import Random1d, _out_len, layer   # the random conv-net zoo of the ISM fast-path tests
+import meme_nb.variant_effect as ve
+
+
+def flat(y): return [t for v in y for t in (v if isinstance(v, list) else [v])]
+
+
+def assert_same_pairs(fast, plain, y_scale=None):
+    "Both (y_before, y_after) agree to 1e-5 relative to the largest output (float32 rounding of another summation order)."
+    a, b = flat(fast), flat(plain)
+    assert len(a) == len(b)
+    scale = y_scale or max(float(t.abs().max()) for t in b)
+    for x, y in zip(a, b): torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-5 * max(scale, 1e-6))
+
+
+edit_rows = st.lists(st.tuples(st.integers(0, 4), st.one_of(st.sampled_from([0, 1, 46, 47]), st.integers(0, 47)), st.integers(0, 3)),
+                     max_size=14, unique_by=lambda r: r[:2])
+
+
+@settings(max_examples=25, deadline=None)
+@given(spec=st.lists(layer, min_size=1, max_size=5), head=st.sampled_from(['dense', 'mean', 'profile']), n_ctl=st.sampled_from([0, 0, 2]),
+       n=st.integers(1, 5), bs=st.sampled_from([1, 2, 64]), seed=st.integers(0, 100), rows=edit_rows)
+def test_fast_substitutions_random_models(spec, head, n_ctl, n, bs, seed, rows):
+    "Random conv nets (dilated, strided, padded convs, pools, crops, pads, residuals; dense/mean/profile heads, a control track): fast == plain."
+    L = 48
+    Lo = _out_len(spec, L)
+    if Lo is None or Lo > 80: return
+    torch.manual_seed(seed)
+    model = Random1d(spec, head, n_ctl).eval()
+    X = random_one_hot((n, 4, L), random_state=seed)
+    args = (torch.rand(n, n_ctl, max(L, 80)),) if n_ctl else None
+    s = torch.tensor([r for r in rows if r[0] < n], dtype=torch.long).reshape(-1, 3)   # several per example, edges included, some examples none
+    fast = substitution_effect(model, X, s, args=args, batch_size=bs, fast=True)
+    plain = substitution_effect(model, X, s, args=args, batch_size=bs, fast=False)
+    assert_same_pairs(fast, plain)
+    untouched = sorted(set(range(n)) - set(s[:, 0].tolist()))
+    for y0, y1 in zip(flat([fast.y_before]), flat([fast.y_after])): assert torch.equal(y0[untouched], y1[untouched])
+
+
+def test_fast_substitutions_shipped_beluga_mini():
+    "beluga_mini on 1 kb: single SNVs, neighbouring pairs, edits at both ends, a whole-length span; every fast setting equals fast=False."
+    model = load_pretrained('beluga_mini')
+    X = random_one_hot((7, 4, 1000), random_state=0)
+    ep = torch.tensor([[0, 500], [0, 501], [1, 0], [2, 999], [3, 0], [3, 999], [4, 250], [4, 260], [6, 998]])
+    s = torch.cat([ep, ((X[ep[:, 0], :, ep[:, 1]].argmax(1) + 1) % 4)[:, None]], 1)   # every substitution changes its base
+    plain = substitution_effect(model, X, s, batch_size=3, fast=False)
+    assert_same_pairs(substitution_effect(model, X, s, batch_size=3, fast=True), plain)
+    calls = []
+    h = model.register_forward_pre_hook(lambda m, a: calls.append(len(a[0])))
+    try: none = substitution_effect(model, X, s, batch_size=3)               # captured above: fast=None windows the short spans
+    finally: h.remove()
+    assert_same_pairs(none, plain)
+    assert calls == [1]                                                        # only example 3 (span over the whole length) ran plain
+    assert torch.equal(none.y_after[5], none.y_before[5])                     # no substitution: exactly the reference output
+
+
+def test_fast_substitutions_shipped_bpnet_gata():
+    "The (profile, counts) model with its control track: a list of two outputs, both equal to the plain path."
+    model = load_pretrained('bpnet_gata')
+    X, ctl = random_one_hot((3, 4, 2114), random_state=1), torch.rand(3, 2, 2114) * 3
+    s = torch.tensor([[0, 1057, 2], [0, 1060, 0], [1, 0, 1], [1, 2113, 3], [2, 500, 1]])
+    fast = substitution_effect(model, X, s, args=(ctl,), batch_size=2, fast=True)
+    assert isinstance(fast.y_after, list) and len(fast.y_after) == 2
+    assert_same_pairs(fast, substitution_effect(model, X, s, args=(ctl,), batch_size=2, fast=False))
+
+
+class NoRule(torch.nn.Module):
+    def __init__(self):
+        super().__init__(); torch.manual_seed(0)
+        self.conv = torch.nn.Conv1d(4, 3, 5)
+    def forward(self, X): return self.conv(X).logcumsumexp(-1)[:, :, -1]
+
+
+def test_fast_fallback_and_errors(monkeypatch):
+    "Small first calls stay plain; a model the engine cannot capture falls back silently with fast=None; fast=True names why."
+    X = random_one_hot((3, 4, 30), random_state=0)
+    s = torch.tensor([[0, 3, 1], [2, 29, 0]])
+    torch.manual_seed(1)
+    conv = torch.nn.Sequential(torch.nn.Conv1d(4, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 28, 2))
+    calls = []
+    conv.register_forward_pre_hook(lambda m, a: calls.append(1))    # (reading the batch size here would make the capture fail)
+    plain = substitution_effect(conv, X, s)                          # 2 edits < _FAST_MIN_EDITS and nothing captured yet: plain
+    assert calls == [1, 1] and conv not in ve._PROGRAMS
+    monkeypatch.setattr(ve, '_FAST_MIN_EDITS', 1)
+    assert_same_pairs(substitution_effect(conv, X, s), plain)        # enough edits: captured (one traced call), then windows only
+    assert conv in ve._PROGRAMS
+    calls.clear()
+    assert_same_pairs(substitution_effect(conv, X, s), plain)
+    assert calls == []
+    nr = NoRule()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert_same_pairs(substitution_effect(nr, X, s), substitution_effect(nr, X, s, fast=False))
+    assert [type(v).__name__ for v in ve._PROGRAMS[nr].values()] == ['_NoFast']   # the capture was tried and refused
+    with pytest.raises(ValueError, match='fast=True.*logcumsumexp'): substitution_effect(NoRule(), X, s, fast=True)
+    with pytest.raises(ValueError, match='fast=True.*not a torch.nn.Module'): substitution_effect(lambda X: X.float().sum(2), X, s, fast=True)
+    with pytest.raises(ValueError, match='func is not predict'): substitution_effect(NoRule(), X, s, func=lambda m, X: X, fast=True)
+    with pytest.raises(ValueError, match="keyword 'func'"): substitution_effect(NoRule(), X, s, fast=True, func=predict, additional_func_kwargs={'func': torch.exp})
+    with pytest.raises(TypeError, match='fast must be'): substitution_effect(NoRule(), X, s, fast='yes')
+
+
+def test_fast_variant_effects_equal_plain(beluga, genome, truth_variants):
+    "SNVs, an MNV, indels and a multi-allelic site, both strands: fast=True and fast=None give the plain path's table."
+    g, _, fa = genome
+    v = truth_variants.iloc[[0, 1, 9, 40, 100, 101]][['chrom', 'pos', 'ref', 'alt']].reset_index(drop=True)
+    r = v.iloc[0]
+    two = fa[r.chrom][r.pos - 1:r.pos + 1].upper()
+    other = {'A': 'C', 'C': 'G', 'G': 'T', 'T': 'A'}
+    extra = pd.DataFrame({'chrom': [r.chrom] * 4, 'pos': [r.pos, r.pos, r.pos, r.pos],
+                          'ref': [r.ref, two, two, r.ref], 'alt': [other[r.ref], other[two[0]] + other[two[1]], two[0], r.ref + 'GA']})
+    v = pd.concat([v, extra], ignore_index=True)           # second ALT of site 0, an MNV, a deletion, an insertion
+    for rc in (False, True):
+        plain = variant_effects(beluga, v, g.fasta, reverse_complement=rc, batch_size=4, fast=False)
+        for fast in (True, None):
+            got = variant_effects(beluga, v, g.fasta, reverse_complement=rc, batch_size=4, fast=fast)
+            assert (got.status == 'ok').all() and got.max_abs_output.tolist() == plain.max_abs_output.tolist()
+            num = [c for c in plain.columns if c.startswith(('ref_', 'alt_', 'diff_', 'max_abs_diff'))]
+            np.testing.assert_allclose(got[num].to_numpy(float), plain[num].to_numpy(float), rtol=1e-5, atol=1e-5)
+    with pytest.raises(TypeError, match='fast must be'): variant_effects(beluga, v, g.fasta, fast=0)
