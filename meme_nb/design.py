@@ -1,4 +1,4 @@
-"""Design sequences with a model as the oracle: greedy motif substitution towards a target output, and greedy marginalization of a motif construct.
+"""Design sequences with a model as the oracle: greedy and beam search over motif substitutions towards a target output, random screens, and greedy marginalization of a motif construct.
 
 Docs: https://meme-nb.github.io/meme_nb/design.html.md"""
 
