@@ -2,11 +2,12 @@
 import re
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from meme_nb.design import greedy_marginalize, greedy_substitution
+from meme_nb.design import beam_substitution, greedy_marginalize, greedy_substitution, screen
 from meme_nb.ersatz import substitute
 from meme_nb.io import jaspar_path, read_meme
 from meme_nb.predict import predict
@@ -279,3 +280,202 @@ def test_marginalize_with_nothing_worth_adding_warns_and_returns_empty_construct
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         assert greedy_marginalize(f, Xs, ['AAT', 'CG'], [[10.0]], max_iter=0).shape == (4, 0)   # asked for none: no warning
+
+
+# --- issue 18: beam search and random screens ---------------------------------------
+
+SQ = lambda a, b: (a - b) ** 2   # squared error, broadcast over rows without torch's size warning
+
+
+def small_net(L, n_out=3, seed=0):
+    "Random-weight conv net: a smooth landscape in which ties between candidates are practically impossible."
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Conv1d(4, 6, 5), torch.nn.ReLU(), torch.nn.Flatten(),
+                               torch.nn.Linear(6 * (L - 4), n_out)).eval()
+
+
+def _edits(x, motifs, allowed):
+    "Every changing one-edit child of x (4, L), in (motif, start) order, the reverse complements last."
+    out = []
+    for m in motifs:
+        for s in range(x.shape[1] - m.shape[1] + 1):
+            if allowed[s] and not torch.equal(x[:, s:s + m.shape[1]], m):
+                c = x.clone(); c[:, s:s + m.shape[1]] = m; out.append(c)
+    return out
+
+
+def naive_beam(f, X, motifs, beam_size, n_best, tol, max_iter, allowed):
+    "Beam search written plainly: every child scored alone, beams and results deduplicated by their characters."
+    ms = [substitute(torch.zeros(1, 4, len(m)), m, 0)[0] for m in motifs]
+    ms += [m.flip((0, 1)) for m in ms]
+    beam, seen = [X[0]], {characters(X[0]): (f(X[0]), 0, X[0])}
+    best, rounds = f(X[0]), 0
+    while max_iter < 0 or rounds < max_iter:
+        kids = [c for b in beam for c in _edits(b, ms, allowed)]
+        scored = sorted([(f(c), i, c) for i, c in enumerate(kids)], key=lambda t: (t[0], t[1]))
+        for l, i, c in scored: seen.setdefault(characters(c), (l, len(seen), c))
+        top, names = [], set()
+        for l, i, c in scored:
+            if characters(c) not in names: names.add(characters(c)); top.append((l, c))
+            if len(top) == beam_size: break
+        if not top or not top[0][0] < best: break
+        gain, best, beam, rounds = best - top[0][0], top[0][0], [c for _, c in top], rounds + 1
+        if gain < tol: break
+    return torch.stack([c for l, _, c in sorted(seen.values(), key=lambda t: (t[0], t[1]))[:n_best]])
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(0, 2**16), st.integers(12, 24), st.integers(1, 4), st.integers(1, 5), st.integers(1, 3))
+def test_beam_matches_a_plain_beam_search(seed, length, beam_size, n_best, max_iter):
+    "The batched beam search returns exactly what a plain one, scoring every child alone, returns."
+    f_net, X = small_net(length, seed=seed % 7), random_one_hot((1, 4, length), random_state=seed).float()
+    y = torch.tensor([[3.0, -2.0, 1.0]])
+    f = lambda x: float(SQ(f_net(x[None].float()), y).mean())
+    allowed = torch.rand(length, generator=torch.Generator().manual_seed(seed)) < 0.6
+    allowed[0] = True
+    motifs = ['AC', 'G', 'TTA']
+    with torch.no_grad():
+        want = naive_beam(f, X, motifs, beam_size, n_best, 1e-3, max_iter, allowed)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', MemeNbWarning)
+        got = beam_substitution(f_net, X, y, motifs, beam_size=beam_size, n_best=n_best, max_iter=max_iter, input_mask=allowed, batch_size=17)
+    assert [characters(x) for x in got] == [characters(x) for x in want]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**16), st.integers(10, 40), st.booleans(), st.integers(-1, 4), st.sampled_from([0.0, 1e-3, 0.5]))
+def test_beam_size_one_is_greedy_substitution(seed, length, rc, max_iter, tol):
+    "By construction: a beam of one keeps the best child every round, with greedy substitution's candidates, ties and stopping rule."
+    f, X = small_net(length, seed=seed % 5), random_one_hot((1, 4, length), random_state=seed).float()
+    y, motifs = torch.tensor([[2.0, 0.0, -1.0]]), ['GA', 'T', 'CCA']
+    kw = dict(reverse_complement=rc, max_iter=max_iter, tol=tol, batch_size=23)
+    assert torch.equal(beam_substitution(f, X, y, motifs, beam_size=1, **kw), greedy_substitution(f, X, motifs, y, **kw))
+
+
+def test_beam_returns_the_best_sequences_it_evaluated(model, X):
+    "Every sequence the model saw is recorded; the results are the n_best lowest losses among them, distinct, best first."
+    seen = []
+    def f(x): seen.append(x.clone()); return model(x)
+    y = torch.tensor([[2.0, 0.0]])
+    mask = torch.zeros(120, dtype=torch.bool); mask[30:60] = True
+    got = beam_substitution(f, X, y, MOTIFS, beam_size=3, n_best=5, input_mask=mask, max_iter=3)
+    allx = torch.cat(seen)
+    losses = SQ(model(allx), y).mean(1)
+    best = {}
+    for l, x in zip(losses.tolist(), allx):
+        best.setdefault(characters(x), l)
+    want = sorted(best.values())[:5]
+    got_l = SQ(model(got), y).mean(1).tolist()
+    assert got.shape == (5, 4, 120) and len({characters(x) for x in got}) == 5
+    assert got_l == pytest.approx(want, abs=1e-6)
+
+
+def test_beam_reaches_the_design_tutorials_goal_at_least_as_well_as_greedy():
+    "The design tutorial's setting: beluga_mini, GATA logit 3, every motif at the 30 central starts, three rounds."
+    from meme_nb.datasets import motif_pwms
+    from meme_nb.models import load_pretrained
+    beluga = load_pretrained('beluga_mini')
+    names = list(beluga.task_names)
+    jaspar = read_meme(jaspar_path())
+    motifs = [characters(p, force=True) for p in motif_pwms().values()]
+    motifs += [characters(jaspar[e], force=True) for e in ['MA0113.4 NR3C1', 'MA0052.5 MEF2A', 'MA0090.4 TEAD1']]
+    X = random_one_hot((1, 4, 1000), random_state=0).float()
+    gata = torch.tensor([n == 'GATA' for n in names])
+    y = torch.zeros(1, len(names)); y[:, gata] = 3
+    window = torch.zeros(1000, dtype=torch.bool); window[485:515] = True
+    kw = dict(output_mask=gata, input_mask=window, max_iter=3, batch_size=256)
+    loss = lambda x: float(((predict(beluga, x)[:, gata] - 3) ** 2).mean())
+    greedy = greedy_substitution(beluga, X, motifs, y, **kw)
+    beam = beam_substitution(beluga, X, y, motifs, beam_size=4, n_best=2, **kw)
+    assert loss(beam[:1]) <= loss(greedy) + 1e-6
+    assert loss(beam[:1]) < 1e-2 and loss(beam[:1]) <= loss(beam[1:])
+
+
+@pytest.mark.parametrize('kw, exc, match', [
+    (dict(beam_size=0), ValueError, r'beam_size must be in \[1, inf\]'),
+    (dict(beam_size=2.5), TypeError, 'beam_size must be an int'),
+    (dict(n_best=0), ValueError, r'n_best must be in \[1, inf\]'),
+    (dict(n_best=True), TypeError, 'n_best'),
+    (dict(y=None), ValueError, 'y must be given'),
+    (dict(y=[['a']]), TypeError, 'y must be numbers'),
+    (dict(input_mask=torch.ones(119, dtype=torch.bool)), ValueError, r'input_mask must have shape \(120,\)'),
+    (dict(max_iter=-2), ValueError, r'max_iter must be in \[-1, inf\]'),
+    (dict(tol=float('nan')), ValueError, 'tol must be a non-negative number'),
+    (dict(motifs=['ACGU']), ValueError, r"motifs\[0\] has character 'U'"),
+])
+def test_beam_bad_input(model, X, kw, exc, match):
+    call = dict(y=torch.zeros(1, 2), motifs=MOTIFS) | kw
+    with pytest.raises(exc, match=match):
+        beam_substitution(model, X, **call)
+
+
+def test_beam_keeps_inputs_and_model_state(model, X):
+    X0, y = X.clone(), torch.tensor([[3.0, 0.0]])
+    model.train()
+    beam_substitution(model, X, y, MOTIFS, max_iter=1, beam_size=2)
+    assert model.training and torch.equal(X, X0)
+    model.eval()
+
+
+def _counting(calls):
+    def func(shape, random_state=None, **kw):
+        calls.append(random_state)
+        return random_one_hot(shape, random_state=random_state, **kw)
+    return func
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 1000), st.integers(1, 6), st.integers(3, 40), st.sampled_from([-1, 1, 3]))
+def test_screen_keeps_the_best_of_everything_it_drew(seed, n_best, batch_size, max_iter):
+    "Recomputed independently: the batches are drawn again from the seeds random_state + i and scored one by one."
+    f, y = small_net(20, seed=seed % 3), torch.tensor([[1.0, 0.0, -1.0]])
+    calls = []
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', MemeNbWarning)
+        got = screen(f, (4, 20), y, n_best=n_best, batch_size=batch_size, max_iter=max_iter, func=_counting(calls), random_state=seed)
+    assert calls == [seed + i for i in range(len(calls))] and (max_iter < 0 or len(calls) <= max_iter)
+    drawn = torch.cat([random_one_hot((batch_size, 4, 20), random_state=seed + i) for i in range(len(calls))])
+    with torch.no_grad():
+        scores = {}
+        for x in drawn: scores.setdefault(characters(x), float(SQ(f(x[None].float()), y).mean()))
+        got_l = SQ(f(got.float()), y).mean(1).tolist()
+    assert got.dtype == torch.int8 and len({characters(x) for x in got}) == len(got) == min(n_best, len(scores))
+    assert got_l == pytest.approx(sorted(scores.values())[:n_best], abs=1e-5)
+
+
+def test_screen_stops_at_the_first_batch_that_does_not_help(capsys):
+    "max_iter=-1: every batch but the last lowered the kept mean by at least tol (or filled the kept set); the last did not."
+    f, y = small_net(20), torch.tensor([[1.0, 0.0, -1.0]])
+    screen(f, (4, 20), y, n_best=2, batch_size=4, tol=1e-3, random_state=3, verbose=True)
+    gains = [float(g) for g in re.findall(r'Improvement: *([^,]+),', capsys.readouterr().out)]
+    assert len(gains) >= 2
+    assert all(g >= 1e-3 for g in gains[:-1]) and not gains[-1] >= 1e-3
+
+
+def test_screen_reproducible_with_seeds_and_generators():
+    f, y = small_net(20), torch.tensor([[1.0, 0.0, -1.0]])
+    kw = dict(n_best=3, batch_size=8, max_iter=4)
+    assert torch.equal(screen(f, (4, 20), y, random_state=5, **kw), screen(f, (4, 20), y, random_state=5, **kw))
+    a = screen(f, (4, 20), y, random_state=np.random.default_rng(1), **kw)
+    assert torch.equal(a, screen(f, (4, 20), y, random_state=np.random.default_rng(1), **kw))
+    p = screen(f, (4, 20), y, random_state=5, additional_func_kwargs={'probs': [[0.7, 0.1, 0.1, 0.1]]}, **kw)
+    assert float(p[:, 0].float().mean()) > 0.5               # the kwargs reach func: A-rich sequences
+
+
+@pytest.mark.parametrize('kw, exc, match', [
+    (dict(shape=(1, 4, 20)), ValueError, r'shape must be the shape of one sequence, \(4, length\)'),
+    (dict(shape=(4, -1)), ValueError, r'shape\[1\] must be in \[1, inf\]'),
+    (dict(shape='4x20'), ValueError, 'shape must be'),
+    (dict(n_best=0), ValueError, 'n_best'),
+    (dict(max_iter=0), ValueError, 'max_iter must be -1'),
+    (dict(y=torch.zeros(1, 4)), ValueError, "y must have the shape of the model's output"),
+    (dict(batch_size=0), ValueError, 'batch_size'),
+    (dict(random_state='seed'), TypeError, 'random_state must be'),
+    (dict(additional_func_kwargs=[1]), TypeError, 'additional_func_kwargs must be None or a dict'),
+    (dict(loss=torch.nn.MSELoss()), ValueError, "reduction='none'"),
+    (dict(alphabet=('A', 'C', 'G')), ValueError, r'shape\[0\] must be len\(alphabet\) = 3'),
+])
+def test_screen_bad_input(kw, exc, match):
+    call = dict(model=small_net(20), shape=(4, 20), y=torch.zeros(1, 3), random_state=0) | kw
+    with pytest.raises(exc, match=match):
+        screen(**call)
