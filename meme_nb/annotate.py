@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #cbc9867f
+# %% ../nbs/09_annotate.ipynb #af9be417
 import math, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #ffb2b072
+# %% ../nbs/09_annotate.ipynb #2924a937
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`)."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -50,7 +50,7 @@ def _motif_list(Ms, name):
             raise ValueError(f"{name}[{i}] must have {Ms[0].shape[0]} rows like {name}[0]; got shape {tuple(M.shape)}")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #aef51e87
+# %% ../nbs/09_annotate.ipynb #4670eef2
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -103,7 +103,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #2fae3d02
+# %% ../nbs/09_annotate.ipynb #5fe93bc0
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     v, n = S.sort(dim=1).values, S.shape[1]
@@ -132,7 +132,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #dcc78561
+# %% ../nbs/09_annotate.ipynb #16f5e248
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -154,44 +154,58 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #a5882a42
+# %% ../nbs/09_annotate.ipynb #0f7da750
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
     key = qs.key[(qs.first[rows][:, None] + i).clamp_max(len(qs.key) - 1)]
     return torch.where(i < qs.lens[rows][:, None], key, -1)
 
-def _diagonal_sums(Zc, key, tg):
-    "Summed (column score - overhang score) at every laid-out start position: (B, Lp - M + 1) float32 (exact integers)."
+def _laid_out(Zc, key, tg):
+    "The chunk's kernels (a zero row for -1) scored along the layout, (K, Lp) float32, and each query column's kernel row, (B, M)."
     kl, local = torch.unique(key, return_inverse=True)
     real = tg.padded >= 0
     X = torch.zeros(len(kl), len(tg.padded), dtype=torch.float32)
     X[:, real] = Zc[kl.clamp_min(0)][:, tg.padded[real]].float()
     X[kl < 0] = 0    # the padding kernel scores nothing
-    B, M = key.shape
-    if len(kl) <= 64:    # few kernels (one-hot queries): one convolution, channels = kernels
-        W = torch.zeros(B, len(kl), M, dtype=torch.float32).scatter_(1, local[:, None, :], 1.0)
-        return F.conv1d(X[None], W)[0]
-    Lout = X.shape[1] - M + 1
-    D = torch.zeros(B, Lout, dtype=torch.float32)
-    for i in range(M): D += X[local[:, i], i:i + Lout]
-    return D
+    return X, local
 
-def _best_offsets(D, tg, m):
-    "Best score (minus the overhang baseline), its offset and strand for each pair of queries of lengths `m` (B,): three (B, T) tensors."
-    B, (S, T), P = D.shape[0], tg.first.shape, tg.pad
-    if bool((m <= P).any()): D.masked_fill_(tg.rel[:D.shape[1]] < (P + 1 - m)[:, None], -math.inf)   # no-overlap starts of short queries
-    best, arg = torch.empty(B, S, T), torch.empty(B, S, T, dtype=torch.long)
-    for n in torch.unique(tg.lens).tolist():
-        ts = (tg.lens == n).nonzero()[:, 0]
+def _window_sums(X, local, st, length):
+    "Summed (column score - overhang score) of every query at the laid-out start positions `st .. st + length - 1`: (length, B) float32 (exact integers)."
+    (K, _), (B, M) = X.shape, local.shape
+    if K <= 16:    # few kernels (one-hot queries): one matrix product with the unfolded layout
+        W = torch.zeros(K, M, B, dtype=torch.float32).scatter_(0, local.T[None], 1.0)
+        return X[:, st:st + length + M - 1].unfold(1, M, 1).permute(1, 0, 2).reshape(length, K * M) @ W.view(K * M, B)
+    D = torch.zeros(B, length, dtype=torch.float32)
+    for i in range(M): D += X[local[:, i], st + i:st + i + length]
+    return D.T
+
+def _length_blocks(lens):
+    "Contiguous column ranges `(n, c0, c1)` of each length in the length-sorted `lens`."
+    u, c = torch.unique_consecutive(lens, return_counts=True)
+    ends = torch.cumsum(c, 0).tolist()
+    return [(n, e - k, e) for n, k, e in zip(u.tolist(), c.tolist(), ends)]
+
+def _best_offsets(Zc, key, tg, m):
+    "Best score (minus the overhang baseline), its offset and strand of the queries with kernels `key` (B, M) and lengths `m` (B,) against every target: three (B, T) tensors."
+    (S, T), P, B = tg.first.shape, tg.pad, len(m)
+    X, local = _laid_out(Zc, key, tg)
+    bits = (int(tg.lens.max()) + P).bit_length()     # a start position inside its block, in the low bits of one integer key
+    dt = torch.int64 if (P + 1) * float(X.abs().max()) * 2 ** bits >= 2 ** 30 else torch.int32
+    short = (P + 1 - m)[None, :] if bool((m <= P).any()) else None
+    best = torch.empty(S, T, B, dtype=dt)
+    for n, c0, c1 in _length_blocks(tg.lens):
         for s in range(S):
-            st = int(tg.first[s, ts[0]])
-            best[:, s, ts], arg[:, s, ts] = D[:, st:st + len(ts) * (n + P)].view(B, len(ts), n + P).max(-1)
-    rc = best[:, -1] >= best[:, 0] if S == 2 else torch.zeros(B, T, dtype=torch.bool)
-    score = torch.where(rc, best[:, -1], best[:, 0]).round().long()
-    return score, torch.where(rc, arg[:, -1], arg[:, 0]) - P, rc.long()
+            st, length = int(tg.first[s, c0]), (c1 - c0) * (n + P)
+            rel = tg.rel[st:st + length, None]
+            k = _window_sums(X, local, st, length).to(dt).mul_(2 ** bits).add_(2 ** bits - 1 - rel)   # ties: the smallest offset wins
+            if short is not None: k.masked_fill_(rel < short, torch.iinfo(dt).min)   # starts that leave a short query entirely in the pad
+            best[s, c0:c1] = k.view(c1 - c0, n + P, B).amax(1)
+    score, arg = (best >> bits).transpose(1, 2), (2 ** bits - 1 - (best & (2 ** bits - 1))).transpose(1, 2)
+    rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool)
+    return torch.where(rc, score[-1], score[0]).long(), torch.where(rc, arg[-1], arg[0]).long() - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #07333ac4
+# %% ../nbs/09_annotate.ipynb #98cd0df4
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
     K, w = H.shape
@@ -228,17 +242,18 @@ def _log_table(P):
     T = torch.log1p(-_survival(P).clamp_(0, 1))
     return torch.cat([T, torch.zeros(1, T.shape[1], dtype=T.dtype)]).flatten()
 
-# %% ../nbs/09_annotate.ipynb #bc46a171
+# %% ../nbs/09_annotate.ipynb #d904704b
 class _Level(NamedTuple):
     L: int               # span length
+    shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
     lo: int              # first (length-sorted) query row with length >= L; rows lo.. have spans at this level
     start: torch.Tensor  # (R,) index of each of those rows' first span (span [a, a + L) is start + a)
     uid: torch.Tensor    # (n_spans,) distinct-null id of every span (row of the table)
     P: torch.Tensor      # (U, L * n_score_bins + 1) float64 pmf of each distinct null
     table: torch.Tensor  # flat log(1 - survival), row u at u * (W + 1), a zero row at U * (W + 1)
 
-def _level(qs, rows, G, L, prev, TT, run, workers=1):
-    "Distinct span nulls of length `L` of the length-sorted queries `rows`, built from the previous level `prev`."
+def _level(qs, H, lo0, rows, G, L, prev, TT, run, workers=1):
+    "Distinct span nulls of length `L` of the length-sorted queries `rows`, built from the previous level `prev`; `H`: kernels from their bin `lo0` on."
     lo = int(torch.searchsorted(qs.lens[rows], L))
     c = qs.lens[rows[lo:]] - L + 1
     start = torch.cumsum(c, 0) - c
@@ -247,12 +262,18 @@ def _level(qs, rows, G, L, prev, TT, run, workers=1):
     h, uid = torch.unique(G[col + L] - G[col], return_inverse=True)
     rep = torch.empty(len(h), dtype=torch.long).scatter_(0, uid, torch.arange(len(uid)))
     kid = qs.key[col[rep] + L - 1]
-    if prev is None: P = qs.H[kid]
+    if prev is None: P = H[kid]
     else:
         parent = prev.uid[prev.start[r[rep] + lo - prev.lo] + col[rep] - qs.first[rows[lo:]][r[rep]]]
         parts = torch.arange(len(rep)).tensor_split(max(1, min(len(rep) // 64, workers)))
         P = torch.cat(run([lambda i=i: _convolve(prev.P[parent[i]], kid[i], TT) for i in parts]))
-    return _Level(L, lo, start, uid, P, _log_table(P))
+    return _Level(L, L * lo0, lo, start, uid, P, _log_table(P))
+
+def _trim(H):
+    "Kernels cut to the bins from the first to the last one any kernel uses, and the first bin's score: pmfs of sums get shorter."
+    used = (H > 0).any(0).nonzero()[:, 0]
+    lo, hi = (int(used[0]), int(used[-1])) if len(used) else (0, 0)
+    return H[:, lo:hi + 1], lo
 
 def _span_hashes(qs):
     "Prefix sums of a random 64-bit number per kernel over all query columns: a span's hash is a difference of two entries."
@@ -260,12 +281,12 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #4f9d279e
+# %% ../nbs/09_annotate.ipynb #fb496bbd
 def _lookup(lv, S, rows, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold S + z0 * L: (R, C); a span index -1 is the zero row."
     W1 = lv.table.numel() // (len(lv.P) + 1)
     base = torch.where(spans >= 0, lv.uid[spans.clamp_min(0)], len(lv.P)) * W1
-    thr = (S + (z0[rows] * lv.L)[:, None]).clamp_(0, W1 - 1).long()
+    thr = (S + (z0[rows] * lv.L - lv.shift)[:, None]).clamp_(0, W1 - 1).long()
     v = lv.table[base[:, None, :] + thr[:, :, None]].sum(-1)
     return v if mult is None else v * mult
 
@@ -291,7 +312,7 @@ def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 19):
     add(eq, gt, ce, len(n), lambda a, b: lv.start[off(a, b)][:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #9c816015
+# %% ../nbs/09_annotate.ipynb #0b726632
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -309,7 +330,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #d031cfbc
+# %% ../nbs/09_annotate.ipynb #3e5a8b53
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -343,7 +364,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #585beb3c
+# %% ../nbs/09_annotate.ipynb #16ad52c9
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -357,11 +378,10 @@ class _Runner:
     def __exit__(self, *exc):
         if self.ex is not None: self.ex.shutdown()
 
-def _row_chunks(m, targets, workers, budget=1 << 22):
-    "Row ranges of the length-sorted queries (lengths `m`) whose sliding sums fit in about `budget` floats, at least one per worker."
-    Q, S = len(m), 2 if targets.reverse_complement else 1
-    Lout = len(targets.null) + (S * len(targets) + 1) * (int(m[-1]) - 1)
-    B = max(1, min(budget // Lout, -(-Q // workers)))
+def _row_chunks(m, targets, workers, size=256):
+    "Row ranges of at most `size` of the length-sorted queries (lengths `m`), at least one per worker."
+    Q = len(m)
+    B = max(1, min(size, -(-Q // workers)))
     return [(a, min(Q, a + B)) for a in range(0, Q, B)]
 
 def _best_all(qs, rows, targets, k, dev, run, bar):
@@ -374,7 +394,7 @@ def _best_all(qs, rows, targets, k, dev, run, bar):
     cand = None if k is None else torch.empty(Q, C, dtype=torch.long)
     def best(a, b):
         idx, tg = rows[a:b], tgs[int(m[b - 1])]
-        score, off, strand = _best_offsets(_diagonal_sums(Zc, _chunk_keys(qs, idx, tg.pad + 1), tg), tg, qs.lens[idx])
+        score, off, strand = _best_offsets(Zc, _chunk_keys(qs, idx, tg.pad + 1), tg, qs.lens[idx])
         if k is not None:
             c = _candidates(score, tg.lens, k)
             cand[idx], score, off, strand = c, score.gather(1, c), off.gather(1, c), strand.gather(1, c)
@@ -385,9 +405,10 @@ def _best_all(qs, rows, targets, k, dev, run, bar):
 def _p_all(qs, rows, S, n, rc, run, bar):
     "Phase 2: p-value of every stored pair (columns of target lengths `n`, ascending), level by level."
     A, m = torch.zeros(S.shape, dtype=torch.float64), qs.lens[rows]
-    G, TT, lv = _span_hashes(qs), _toeplitz(qs.H), None
+    (H, lo), lv = _trim(qs.H), None
+    G, TT = _span_hashes(qs), _toeplitz(H)
     for L in range(1, int(m[-1]) + 1):
-        lv = _level(qs, rows, G, L, lv, TT, run, run.workers)
+        lv = _level(qs, H, lo, rows, G, L, lv, TT, run, run.workers)
         _accumulate(A, S, lv, rows, m, n, qs.z0, run)
         bar.update()
     return A.mul_(2 if rc else 1).expm1_().neg_()
@@ -416,7 +437,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #e6400385
+# %% ../nbs/09_annotate.ipynb #64d4c5e3
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -453,7 +474,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #1b9fd60c
+# %% ../nbs/09_annotate.ipynb #176edf3e
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -485,7 +506,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #7504ab6f
+# %% ../nbs/09_annotate.ipynb #8b07d106
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -529,7 +550,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #42512ee9
+# %% ../nbs/09_annotate.ipynb #eb5b5a26
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -548,7 +569,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #4a6932bf
+# %% ../nbs/09_annotate.ipynb #7094f032
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -574,7 +595,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #02779236
+# %% ../nbs/09_annotate.ipynb #ed327039
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
