@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #af9be417
+# %% ../nbs/09_annotate.ipynb #c3bc977a
 import math, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,21 +24,19 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #2924a937
+# %% ../nbs/09_annotate.ipynb #0f2c5f38
 def _as_pwm(M, name):
-    "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`)."
+    "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
     if not isinstance(M, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor or numpy array of shape (len(alphabet), length); got {_describe(M)}")
     if M.ndim == 3 and M.shape[0] == 1: M = M[0]
     if M.ndim != 2 or M.shape[0] == 0 or M.shape[1] == 0:
         raise ValueError(f"{name} must have shape (len(alphabet), length) with length >= 1; got shape {tuple(M.shape)}")
-    M = M.detach().to('cpu', torch.float64)
-    if not torch.isfinite(M).all(): raise ValueError(f"{name} must hold finite values; got NaN or inf")
-    return M
+    return M.detach() if M.dtype == torch.float64 and M.device.type == 'cpu' else M.detach().to('cpu', torch.float64)
 
 def _motif_list(Ms, name):
-    "Validate a non-empty list of motifs sharing one alphabet size; return float64 tensors."
+    "Validate a non-empty list of finite motifs sharing one alphabet size; return float64 CPU tensors (never the caller's storage written to)."
     if isinstance(Ms, dict): Ms = list(Ms.values())
     if isinstance(Ms, (torch.Tensor, np.ndarray)) and Ms.ndim == 3: Ms = list(Ms)
     if not isinstance(Ms, (list, tuple)):
@@ -48,9 +46,13 @@ def _motif_list(Ms, name):
     for i, M in enumerate(Ms):
         if M.shape[0] != Ms[0].shape[0]:
             raise ValueError(f"{name}[{i}] must have {Ms[0].shape[0]} rows like {name}[0]; got shape {tuple(M.shape)}")
+    finite = torch.isfinite(torch.cat(Ms, 1)).all(0)
+    if not finite.all():
+        i = int(torch.searchsorted(torch.cumsum(torch.tensor([M.shape[1] for M in Ms]), 0), int((~finite).nonzero()[0, 0]), right=True))
+        raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #4670eef2
+# %% ../nbs/09_annotate.ipynb #186869c3
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -103,7 +105,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #5fe93bc0
+# %% ../nbs/09_annotate.ipynb #57c5764b
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     v, n = S.sort(dim=1).values, S.shape[1]
@@ -132,7 +134,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #16f5e248
+# %% ../nbs/09_annotate.ipynb #4263e156
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -154,7 +156,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #0f7da750
+# %% ../nbs/09_annotate.ipynb #26189e44
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -205,7 +207,7 @@ def _best_offsets(Zc, key, tg, m):
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool)
     return torch.where(rc, score[-1], score[0]).long(), torch.where(rc, arg[-1], arg[0]).long() - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #98cd0df4
+# %% ../nbs/09_annotate.ipynb #e8424645
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
     K, w = H.shape
@@ -221,15 +223,15 @@ def _convolve(P, kid, TT):
     nblk = -(-W // w)
     P3 = F.pad(P, (0, nblk * w - W)).view(R, nblk, w)
     ob = torch.empty(R, nblk, 2 * w - 1, dtype=P.dtype)
-    ks = torch.unique(kid)
-    if len(ks) <= 32:    # few kernels: one matrix product per kernel
-        for k in ks.tolist():
-            r = (kid == k).nonzero()[:, 0]
-            ob[r] = P3[r] @ TT[k]
+    ks, counts = torch.unique_consecutive(kid, return_counts=True)
+    if len(ks) <= 32:    # few runs of one kernel (rows sorted by kernel): one matrix product per run
+        for k, a, b in zip(ks.tolist(), (torch.cumsum(counts, 0) - counts).tolist(), torch.cumsum(counts, 0).tolist()):
+            torch.mm(P3[a:b].view(-1, w), TT[k], out=ob[a:b].view(-1, 2 * w - 1))
     else:
-        for c in range(0, R, 128): ob[c:c + 128] = torch.bmm(P3[c:c + 128], TT[kid[c:c + 128]])
-    out = torch.zeros(R, nblk + 1, w, dtype=P.dtype)
-    out[:, :nblk] += ob[..., :w]
+        for c in range(0, R, 128): torch.bmm(P3[c:c + 128], TT[kid[c:c + 128]], out=ob[c:c + 128])
+    out = torch.empty(R, nblk + 1, w, dtype=P.dtype)
+    out[:, :nblk] = ob[..., :w]
+    out[:, nblk] = 0
     out[:, 1:, :w - 1] += ob[..., w:]
     return out.view(R, -1)[:, :W + w - 1]
 
@@ -242,7 +244,7 @@ def _log_table(P):
     T = torch.log1p(-_survival(P).clamp_(0, 1))
     return torch.cat([T, torch.zeros(1, T.shape[1], dtype=T.dtype)]).flatten()
 
-# %% ../nbs/09_annotate.ipynb #d904704b
+# %% ../nbs/09_annotate.ipynb #730a8345
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -261,7 +263,8 @@ def _level(qs, H, lo0, rows, G, L, prev, TT, run, workers=1):
     col = qs.first[rows[lo:]][r] + torch.arange(len(r)) - start[r]
     h, uid = torch.unique(G[col + L] - G[col], return_inverse=True)
     rep = torch.empty(len(h), dtype=torch.long).scatter_(0, uid, torch.arange(len(uid)))
-    kid = qs.key[col[rep] + L - 1]
+    kid, perm = torch.sort(qs.key[col[rep] + L - 1], stable=True)   # rows grouped by their last kernel: contiguous products
+    rep, uid = rep[perm], torch.argsort(perm)[uid]
     if prev is None: P = H[kid]
     else:
         parent = prev.uid[prev.start[r[rep] + lo - prev.lo] + col[rep] - qs.first[rows[lo:]][r[rep]]]
@@ -281,13 +284,13 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #fb496bbd
+# %% ../nbs/09_annotate.ipynb #3e78542b
 def _lookup(lv, S, rows, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold S + z0 * L: (R, C); a span index -1 is the zero row."
     W1 = lv.table.numel() // (len(lv.P) + 1)
     base = torch.where(spans >= 0, lv.uid[spans.clamp_min(0)], len(lv.P)) * W1
     thr = (S + (z0[rows] * lv.L - lv.shift)[:, None]).clamp_(0, W1 - 1).long()
-    v = lv.table[base[:, None, :] + thr[:, :, None]].sum(-1)
+    v = lv.table[base.T[:, :, None] + thr].sum(0)
     return v if mult is None else v * mult
 
 def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 19):
@@ -312,7 +315,7 @@ def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 19):
     add(eq, gt, ce, len(n), lambda a, b: lv.start[off(a, b)][:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #0b726632
+# %% ../nbs/09_annotate.ipynb #711f13cb
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -330,7 +333,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #3e5a8b53
+# %% ../nbs/09_annotate.ipynb #3b2fc325
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -364,7 +367,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #16ad52c9
+# %% ../nbs/09_annotate.ipynb #ebe7d8d9
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -437,7 +440,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #64d4c5e3
+# %% ../nbs/09_annotate.ipynb #69521e4d
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -463,7 +466,7 @@ def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict fr
     try:
         torch.set_num_threads(1)   # no OpenMP teams: their barriers stall for a whole time slice on a loaded machine
         with (dev if dev.type != 'cpu' else nullcontext()):
-            out = _run_tomtom([Q.to(dev) for Q in Qs], targets, k, n_score_bins, metric, verbose, dev, threads if n_jobs == -1 else n_jobs)
+            out = _run_tomtom(Qs if dev.type == 'cpu' else [Q.to(dev) for Q in Qs], targets, k, n_score_bins, metric, verbose, dev, threads if n_jobs == -1 else n_jobs)
     finally: torch.set_num_threads(threads)
     return TomtomResult(*out[:5]) if k is None else TomtomNearest(*out)
 
@@ -474,7 +477,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #176edf3e
+# %% ../nbs/09_annotate.ipynb #9a523475
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -506,7 +509,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #8b07d106
+# %% ../nbs/09_annotate.ipynb #01b493dc
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -550,7 +553,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #eb5b5a26
+# %% ../nbs/09_annotate.ipynb #62cd4e4b
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -569,7 +572,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #7094f032
+# %% ../nbs/09_annotate.ipynb #895b388a
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -595,7 +598,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #ed327039
+# %% ../nbs/09_annotate.ipynb #6e9d9898
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
