@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #c3bc977a
+# %% ../nbs/09_annotate.ipynb #6ff15774
 import math, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #0f2c5f38
+# %% ../nbs/09_annotate.ipynb #7ce1c872
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,27 +52,26 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #186869c3
+# %% ../nbs/09_annotate.ipynb #2d9f9f1d
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
-    padded: torch.Tensor  # (Lp,) index into `null` of each laid-out position, -1 for an empty one
+    cols: torch.Tensor    # (N,) laid-out position of each column of `null` (the layout keeps their order)
     first: torch.Tensor   # (S, T) laid-out position of each target's block (pad, then its columns) per strand
     pad: int              # empty positions before every target (query length - 1)
-    rel: torch.Tensor     # (Lp,) position of each laid-out position inside its target's block (pad first), int32
+    rel: torch.Tensor     # (Lp,) position of each laid-out position inside its target's block (pad first), int16 (int32 for huge sets)
 
 def _layout(null, lens, S, pad):
     "Index arithmetic of the layout: `pad` empty positions before each of the (length-sorted) targets, `S` strands one after the other."
     n, block = int(lens.sum()), lens + pad
     per_strand = int(block.sum()) + pad
     first = torch.stack([torch.cumsum(block, 0) - block + s * per_strand for s in range(S)])
-    padded = torch.full((per_strand * S,), -1, dtype=torch.long)
     col0 = torch.cat([torch.cumsum(lens, 0) - lens + s * n for s in range(S)])
     j = torch.arange(n * S)
-    padded[torch.repeat_interleave(first.flatten() + pad - col0, lens.repeat(S)) + j] = j
-    p, starts = torch.arange(len(padded)), first.flatten()
-    rel = (p - starts[torch.searchsorted(starts, p, right=True) - 1]).int()
-    return _Targets(null, lens, padded, first, pad, rel)
+    cols = torch.repeat_interleave(first.flatten() + pad - col0, lens.repeat(S)) + j
+    p, starts = torch.arange(per_strand * S), first.flatten()
+    rel = (p - starts[torch.searchsorted(starts, p, right=True) - 1]).to(torch.int16 if per_strand < 2 ** 15 else torch.int32)
+    return _Targets(null, lens, cols, first, pad, rel)
 
 class TomtomTargets:
     "A target collection prepared once for `tomtom`: sorted by length, reverse complements built, layouts cached per query length."
@@ -105,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #57c5764b
+# %% ../nbs/09_annotate.ipynb #20b5b9f8
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     v, n = S.sort(dim=1).values, S.shape[1]
@@ -134,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #4263e156
+# %% ../nbs/09_annotate.ipynb #cd6b0a68
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -156,7 +155,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #26189e44
+# %% ../nbs/09_annotate.ipynb #cf208614
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -166,9 +165,8 @@ def _chunk_keys(qs, rows, M):
 def _laid_out(Zc, key, tg):
     "The chunk's kernels (a zero row for -1) scored along the layout, (K, Lp) float32, and each query column's kernel row, (B, M)."
     kl, local = torch.unique(key, return_inverse=True)
-    real = tg.padded >= 0
-    X = torch.zeros(len(kl), len(tg.padded), dtype=torch.float32)
-    X[:, real] = Zc[kl.clamp_min(0)][:, tg.padded[real]].float()
+    X = torch.zeros(len(kl), len(tg.rel), dtype=torch.float32)
+    X[:, tg.cols] = Zc[kl.clamp_min(0)].float()
     X[kl < 0] = 0    # the padding kernel scores nothing
     return X, local
 
@@ -207,7 +205,7 @@ def _best_offsets(Zc, key, tg, m):
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool)
     return torch.where(rc, score[-1], score[0]).long(), torch.where(rc, arg[-1], arg[0]).long() - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #e8424645
+# %% ../nbs/09_annotate.ipynb #b990c648
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
     K, w = H.shape
@@ -239,12 +237,11 @@ def _survival(P):
     "P(score >= s) for s = 0 .. W (the last entry 0), summed from the upper tail: (R, W + 1)."
     return F.pad(P.flip(1).cumsum(1).flip(1), (0, 1))
 
-def _log_table(P):
-    "log(1 - P(score >= s)) of each row of the pmfs `P`, flat, with one more all-zero row (the null of no span): ((R + 1) * (W + 1),)."
-    T = torch.log1p(-_survival(P).clamp_(0, 1))
-    return torch.cat([T, torch.zeros(1, T.shape[1], dtype=T.dtype)]).flatten()
+def _log_sf(P):
+    "log(1 - P(score >= s)) for s = 0 .. W of each row of the pmfs `P` (R, W): (R, W + 1), -inf where the survival is 1."
+    return torch.log1p(-_survival(P).clamp_(0, 1))
 
-# %% ../nbs/09_annotate.ipynb #730a8345
+# %% ../nbs/09_annotate.ipynb #369fa925
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -254,7 +251,7 @@ class _Level(NamedTuple):
     P: torch.Tensor      # (U, L * n_score_bins + 1) float64 pmf of each distinct null
     table: torch.Tensor  # flat log(1 - survival), row u at u * (W + 1), a zero row at U * (W + 1)
 
-def _level(qs, H, lo0, rows, G, L, prev, TT, run, workers=1):
+def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=64):
     "Distinct span nulls of length `L` of the length-sorted queries `rows`, built from the previous level `prev`; `H`: kernels from their bin `lo0` on."
     lo = int(torch.searchsorted(qs.lens[rows], L))
     c = qs.lens[rows[lo:]] - L + 1
@@ -265,12 +262,14 @@ def _level(qs, H, lo0, rows, G, L, prev, TT, run, workers=1):
     rep = torch.empty(len(h), dtype=torch.long).scatter_(0, uid, torch.arange(len(uid)))
     kid, perm = torch.sort(qs.key[col[rep] + L - 1], stable=True)   # rows grouped by their last kernel: contiguous products
     rep, uid = rep[perm], torch.argsort(perm)[uid]
-    if prev is None: P = H[kid]
-    else:
-        parent = prev.uid[prev.start[r[rep] + lo - prev.lo] + col[rep] - qs.first[rows[lo:]][r[rep]]]
-        parts = torch.arange(len(rep)).tensor_split(max(1, min(len(rep) // 64, workers)))
-        P = torch.cat(run([lambda i=i: _convolve(prev.P[parent[i]], kid[i], TT) for i in parts]))
-    return _Level(L, L * lo0, lo, start, uid, P, _log_table(P))
+    if prev is not None: parent = prev.uid[prev.start[r[rep] + lo - prev.lo] + col[rep] - qs.first[rows[lo:]][r[rep]]]
+    U, W = len(rep), H.shape[1] + (0 if prev is None else prev.P.shape[1] - 1)
+    P, T = torch.empty(U, W, dtype=H.dtype), torch.zeros(U + 1, W + 1, dtype=H.dtype)   # the last row of T: no span
+    def fill(a, b):   # rows a..b-1, in blocks so that temporaries stay small
+        P[a:b] = H[kid[a:b]] if prev is None else _convolve(prev.P[parent[a:b]], kid[a:b], TT)
+        T[a:b] = _log_sf(P[a:b])
+    run([lambda a=a: fill(a, min(U, a + step)) for a in range(0, U, step)])
+    return _Level(L, L * lo0, lo, start, uid, P, T.view(-1))
 
 def _trim(H):
     "Kernels cut to the bins from the first to the last one any kernel uses, and the first bin's score: pmfs of sums get shorter."
@@ -284,7 +283,7 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #3e78542b
+# %% ../nbs/09_annotate.ipynb #5f4add6f
 def _lookup(lv, S, rows, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold S + z0 * L: (R, C); a span index -1 is the zero row."
     W1 = lv.table.numel() // (len(lv.P) + 1)
@@ -293,7 +292,7 @@ def _lookup(lv, S, rows, z0, spans, mult=None):
     v = lv.table[base.T[:, :, None] + thr].sum(0)
     return v if mult is None else v * mult
 
-def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 19):
+def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 17):
     "Add the level-`lv.L` terms of every pair to `A` (Q, C); rows: query index of each length-sorted row, m their lengths, n the columns' target lengths (ascending)."
     L, tasks = lv.L, []
     gt, eq = int(torch.searchsorted(m, L, right=True)), int(torch.searchsorted(m, L))
@@ -315,7 +314,7 @@ def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 19):
     add(eq, gt, ce, len(n), lambda a, b: lv.start[off(a, b)][:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #711f13cb
+# %% ../nbs/09_annotate.ipynb #b20ede7d
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -333,7 +332,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #3b2fc325
+# %% ../nbs/09_annotate.ipynb #42a05628
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -367,7 +366,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #ebe7d8d9
+# %% ../nbs/09_annotate.ipynb #c1755569
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -381,7 +380,7 @@ class _Runner:
     def __exit__(self, *exc):
         if self.ex is not None: self.ex.shutdown()
 
-def _row_chunks(m, targets, workers, size=256):
+def _row_chunks(m, targets, workers, size=128):
     "Row ranges of at most `size` of the length-sorted queries (lengths `m`), at least one per worker."
     Q = len(m)
     B = max(1, min(size, -(-Q // workers)))
@@ -411,7 +410,8 @@ def _p_all(qs, rows, S, n, rc, run, bar):
     (H, lo), lv = _trim(qs.H), None
     G, TT = _span_hashes(qs), _toeplitz(H)
     for L in range(1, int(m[-1]) + 1):
-        lv = _level(qs, H, lo, rows, G, L, lv, TT, run, run.workers)
+        prev, lv = None if lv is None else lv._replace(table=None), None   # the previous table is no longer needed
+        lv = _level(qs, H, lo, rows, G, L, prev, TT, run)
         _accumulate(A, S, lv, rows, m, n, qs.z0, run)
         bar.update()
     return A.mul_(2 if rc else 1).expm1_().neg_()
@@ -440,7 +440,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #69521e4d
+# %% ../nbs/09_annotate.ipynb #cd67a710
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -477,7 +477,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #9a523475
+# %% ../nbs/09_annotate.ipynb #53c56954
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -509,7 +509,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #01b493dc
+# %% ../nbs/09_annotate.ipynb #563ae6a8
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -553,7 +553,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #62cd4e4b
+# %% ../nbs/09_annotate.ipynb #49d01ce9
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -572,7 +572,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #895b388a
+# %% ../nbs/09_annotate.ipynb #70d89da0
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -598,7 +598,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #6e9d9898
+# %% ../nbs/09_annotate.ipynb #0d81137c
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
