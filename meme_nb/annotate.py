@@ -8,8 +8,8 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #a2e3127a
-import math, warnings
+# %% ../nbs/09_annotate.ipynb #7801dcf8
+import bisect, math, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
@@ -24,21 +24,19 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #6605b628
+# %% ../nbs/09_annotate.ipynb #764d4419
 def _as_pwm(M, name):
-    "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`)."
+    "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
     if not isinstance(M, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor or numpy array of shape (len(alphabet), length); got {_describe(M)}")
     if M.ndim == 3 and M.shape[0] == 1: M = M[0]
     if M.ndim != 2 or M.shape[0] == 0 or M.shape[1] == 0:
         raise ValueError(f"{name} must have shape (len(alphabet), length) with length >= 1; got shape {tuple(M.shape)}")
-    M = M.detach().to('cpu', torch.float64)
-    if not torch.isfinite(M).all(): raise ValueError(f"{name} must hold finite values; got NaN or inf")
-    return M
+    return M.detach() if M.dtype == torch.float64 and M.device.type == 'cpu' else M.detach().to('cpu', torch.float64)
 
 def _motif_list(Ms, name):
-    "Validate a non-empty list of motifs sharing one alphabet size; return float64 tensors."
+    "Validate a non-empty list of finite motifs sharing one alphabet size; return float64 CPU tensors (never the caller's storage written to)."
     if isinstance(Ms, dict): Ms = list(Ms.values())
     if isinstance(Ms, (torch.Tensor, np.ndarray)) and Ms.ndim == 3: Ms = list(Ms)
     if not isinstance(Ms, (list, tuple)):
@@ -48,26 +46,32 @@ def _motif_list(Ms, name):
     for i, M in enumerate(Ms):
         if M.shape[0] != Ms[0].shape[0]:
             raise ValueError(f"{name}[{i}] must have {Ms[0].shape[0]} rows like {name}[0]; got shape {tuple(M.shape)}")
+    finite = torch.isfinite(torch.cat(Ms, 1)).all(0)
+    if not finite.all():
+        i = int(torch.searchsorted(torch.cumsum(torch.tensor([M.shape[1] for M in Ms]), 0), int((~finite).nonzero()[0, 0]), right=True))
+        raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #140e3ba7
+# %% ../nbs/09_annotate.ipynb #03a8db47
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
-    padded: torch.Tensor  # (Lp,) index into `null` of each laid-out position, -1 for an empty one
+    cols: torch.Tensor    # (N,) laid-out position of each column of `null` (the layout keeps their order)
     first: torch.Tensor   # (S, T) laid-out position of each target's block (pad, then its columns) per strand
     pad: int              # empty positions before every target (query length - 1)
+    rel: torch.Tensor     # (Lp,) position of each laid-out position inside its target's block (pad first), int16 (int32 for huge sets)
 
 def _layout(null, lens, S, pad):
     "Index arithmetic of the layout: `pad` empty positions before each of the (length-sorted) targets, `S` strands one after the other."
     n, block = int(lens.sum()), lens + pad
     per_strand = int(block.sum()) + pad
     first = torch.stack([torch.cumsum(block, 0) - block + s * per_strand for s in range(S)])
-    padded = torch.full((per_strand * S,), -1, dtype=torch.long)
     col0 = torch.cat([torch.cumsum(lens, 0) - lens + s * n for s in range(S)])
     j = torch.arange(n * S)
-    padded[torch.repeat_interleave(first.flatten() + pad - col0, lens.repeat(S)) + j] = j
-    return _Targets(null, lens, padded, first, pad)
+    cols = torch.repeat_interleave(first.flatten() + pad - col0, lens.repeat(S)) + j
+    p, starts = torch.arange(per_strand * S), first.flatten()
+    rel = (p - starts[torch.searchsorted(starts, p, right=True) - 1]).to(torch.int16 if per_strand < 2 ** 15 else torch.int32)
+    return _Targets(null, lens, cols, first, pad, rel)
 
 class TomtomTargets:
     "A target collection prepared once for `tomtom`: sorted by length, reverse complements built, layouts cached per query length."
@@ -100,11 +104,11 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #22352c5a
+# %% ../nbs/09_annotate.ipynb #3bc7acda
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
-    v, n = S.sort(dim=1).values, S.shape[1]
-    return (v[:, (n - 1) // 2] + v[:, n // 2]) / 2
+    n = S.shape[1]
+    return (S.kthvalue((n - 1) // 2 + 1, dim=1).values + S.kthvalue(n // 2 + 1, dim=1).values) / 2
 
 def _unique_rows(X):
     "Unique rows of a 2-D tensor (byte-wise) and the inverse index, on the device of `X`."
@@ -129,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #e0febaff
+# %% ../nbs/09_annotate.ipynb #25351ced
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -151,72 +155,60 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #6a10e518
-def _group_keys(qs, idx, m):
-    "Kernel of each column of the length-`m` queries `idx`: (B, m)."
-    return qs.key[qs.first[idx][:, None] + torch.arange(m)]
+# %% ../nbs/09_annotate.ipynb #9eb0434d
+def _chunk_keys(qs, rows, M):
+    "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
+    i = torch.arange(M)
+    key = qs.key[(qs.first[rows][:, None] + i).clamp_max(len(qs.key) - 1)]
+    return torch.where(i < qs.lens[rows][:, None], key, -1)
 
-def _diagonal_sums(Zc, key, tg):
-    "Summed (column score - overhang score) at every laid-out start position: (B, Lp - m + 1) float32 (exact integers)."
+def _laid_out(Zc, key, tg):
+    "The chunk's kernels (a zero row for -1) scored along the layout, (K, Lp) float32, and each query column's kernel row, (B, M)."
     kl, local = torch.unique(key, return_inverse=True)
-    real = tg.padded >= 0
-    X = torch.zeros(len(kl), len(tg.padded), dtype=torch.float32)
-    X[:, real] = Zc[kl][:, tg.padded[real]].float()
-    B, m = key.shape
-    if len(kl) <= 64:    # few kernels (one-hot queries): one convolution, channels = kernels
-        W = torch.zeros(B, len(kl), m, dtype=torch.float32).scatter_(1, local[:, None, :], 1.0)
-        return F.conv1d(X[None], W)[0]
-    Lout = X.shape[1] - m + 1
-    D = torch.zeros(B, Lout, dtype=torch.float32)
-    for i in range(m): D += X[local[:, i], i:i + Lout]
-    return D
+    X = torch.zeros(len(kl), len(tg.rel), dtype=torch.float32)
+    X[:, tg.cols] = Zc[kl.clamp_min(0)].float()
+    X[kl < 0] = 0    # the padding kernel scores nothing
+    return X, local
 
-def _best_offsets(D, tg, m):
-    "Best score (minus the overhang baseline), its offset and strand for each pair: three (B, T) tensors."
-    B, (S, T) = D.shape[0], tg.first.shape
-    best, arg = torch.empty(B, S, T), torch.empty(B, S, T, dtype=torch.long)
-    for n in torch.unique(tg.lens).tolist():
-        ts = (tg.lens == n).nonzero()[:, 0]
-        stride, lo = n + tg.pad, tg.pad - (m - 1)
+def _window_sums(X, local, st, length):
+    "Summed (column score - overhang score) of every query at the laid-out start positions `st .. st + length - 1`: (length, B) float32 (exact integers)."
+    (K, _), (B, M) = X.shape, local.shape
+    if K <= 16 and B <= 8:   # few kernels, few queries: a convolution (no unfolded copy of the layout)
+        W = torch.zeros(B, K, M, dtype=torch.float32).scatter_(1, local[:, None, :], 1.0)
+        return F.conv1d(X[None, :, st:st + length + M - 1], W)[0].T
+    if K <= 16:    # few kernels (one-hot queries), many queries: one matrix product with the unfolded layout
+        W = torch.zeros(K, M, B, dtype=torch.float32).scatter_(0, local.T[None], 1.0)
+        return X[:, st:st + length + M - 1].unfold(1, M, 1).permute(1, 0, 2).reshape(length, K * M) @ W.view(K * M, B)
+    D = torch.zeros(B, length, dtype=torch.float32)
+    for i in range(M): D += X[local[:, i], st + i:st + i + length]
+    return D.T
+
+def _length_blocks(lens):
+    "Contiguous column ranges `(n, c0, c1)` of each length in the length-sorted `lens`."
+    u, c = torch.unique_consecutive(lens, return_counts=True)
+    ends = torch.cumsum(c, 0).tolist()
+    return [(n, e - k, e) for n, k, e in zip(u.tolist(), c.tolist(), ends)]
+
+def _best_offsets(Zc, key, tg, m):
+    "Best score (minus the overhang baseline), its offset and strand of the queries with kernels `key` (B, M) and lengths `m` (B,) against every target: three (B, T) tensors."
+    (S, T), P, B = tg.first.shape, tg.pad, len(m)
+    X, local = _laid_out(Zc, key, tg)
+    bits = (int(tg.lens.max()) + P).bit_length()     # a start position inside its block, in the low bits of one integer key
+    dt = torch.int64 if (P + 1) * float(X.abs().max()) * 2 ** bits >= 2 ** 30 else torch.int32
+    short = (P + 1 - m)[None, :] if bool((m <= P).any()) else None
+    best = torch.empty(S, T, B, dtype=dt)
+    for n, c0, c1 in _length_blocks(tg.lens):
         for s in range(S):
-            st = int(tg.first[s, ts[0]])
-            v = D[:, st:st + len(ts) * stride].view(B, len(ts), stride)[:, :, lo:tg.pad + n]
-            best[:, s, ts], arg[:, s, ts] = v.max(-1)
-    rc = best[:, -1] >= best[:, 0] if S == 2 else torch.zeros(B, T, dtype=torch.bool)
-    score = torch.where(rc, best[:, -1], best[:, 0]).round().long()
-    return score, torch.where(rc, arg[:, -1], arg[:, 0]) - (m - 1), rc.long()
+            st, length = int(tg.first[s, c0]), (c1 - c0) * (n + P)
+            rel = tg.rel[st:st + length, None]
+            k = _window_sums(X, local, st, length).to(dt).mul_(2 ** bits).add_(2 ** bits - 1 - rel)   # ties: the smallest offset wins
+            if short is not None: k.masked_fill_(rel < short, torch.iinfo(dt).min)   # starts that leave a short query entirely in the pad
+            best[s, c0:c1] = k.view(c1 - c0, n + P, B).amax(1)
+    score, arg = (best >> bits).transpose(1, 2), (2 ** bits - 1 - (best & (2 ** bits - 1))).transpose(1, 2)
+    rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool)
+    return torch.where(rc, score[-1], score[0]).long(), torch.where(rc, arg[-1], arg[0]).long() - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #c3d4ea4d
-def _tri(a, e, m):
-    "Position of span `[a, e)` among the spans of a length-`m` query (upper triangle, row by row)."
-    return a * m - a * (a - 1) // 2 + (e - a - 1)
-
-def _all_spans(lens):
-    "Query, start and end of every span of every query, each query's spans in `_tri` order."
-    q, a, e = [], [], []
-    for m in torch.unique(lens).tolist():
-        qs = (lens == m).nonzero()[:, 0]
-        aa, ee = torch.triu_indices(m + 1, m + 1, 1)
-        q.append(qs.repeat_interleave(len(aa))); a.append(aa.repeat(len(qs))); e.append(ee.repeat(len(qs)))
-    q, a, e = torch.cat(q), torch.cat(a), torch.cat(e)
-    order = torch.argsort(q, stable=True)
-    return q[order], a[order], e[order]
-
-def _span_ids(qs):
-    "Same id for spans with the same multiset of kernels (random 64-bit sums), ids sorted by span length."
-    g = torch.Generator().manual_seed(0)
-    rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
-    G = torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
-    q, a, e = _all_spans(qs.lens)
-    h, uid = torch.unique(G[qs.first[q] + e] - G[qs.first[q] + a] + (e - a) * 0x9E3779B97F4A7C1, return_inverse=True)
-    length = torch.zeros(len(h), dtype=torch.long).scatter_(0, uid, e - a)
-    order = torch.argsort(length, stable=True)
-    uid = torch.argsort(order)[uid]
-    rep = torch.empty(len(h), dtype=torch.long).scatter_(0, uid, torch.arange(len(uid)))
-    start = torch.cumsum(qs.lens * (qs.lens + 1) // 2, 0) - qs.lens * (qs.lens + 1) // 2
-    return start, uid, length[order], q[rep], a[rep], e[rep]
-
-# %% ../nbs/09_annotate.ipynb #e2edbb85
+# %% ../nbs/09_annotate.ipynb #c8ebf632
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
     K, w = H.shape
@@ -232,15 +224,15 @@ def _convolve(P, kid, TT):
     nblk = -(-W // w)
     P3 = F.pad(P, (0, nblk * w - W)).view(R, nblk, w)
     ob = torch.empty(R, nblk, 2 * w - 1, dtype=P.dtype)
-    ks = torch.unique(kid)
-    if len(ks) <= 32:    # few kernels: one matrix product per kernel
-        for k in ks.tolist():
-            r = (kid == k).nonzero()[:, 0]
-            ob[r] = P3[r] @ TT[k]
+    ks, counts = torch.unique_consecutive(kid, return_counts=True)
+    if len(ks) <= 32:    # few runs of one kernel (rows sorted by kernel): one matrix product per run
+        for k, a, b in zip(ks.tolist(), (torch.cumsum(counts, 0) - counts).tolist(), torch.cumsum(counts, 0).tolist()):
+            torch.mm(P3[a:b].view(-1, w), TT[k], out=ob[a:b].view(-1, 2 * w - 1))
     else:
-        for c in range(0, R, 128): ob[c:c + 128] = torch.bmm(P3[c:c + 128], TT[kid[c:c + 128]])
-    out = torch.zeros(R, nblk + 1, w, dtype=P.dtype)
-    out[:, :nblk] += ob[..., :w]
+        for c in range(0, R, 128): torch.bmm(P3[c:c + 128], TT[kid[c:c + 128]], out=ob[c:c + 128])
+    out = torch.empty(R, nblk + 1, w, dtype=P.dtype)
+    out[:, :nblk] = ob[..., :w]
+    out[:, nblk] = 0
     out[:, 1:, :w - 1] += ob[..., w:]
     return out.view(R, -1)[:, :W + w - 1]
 
@@ -248,48 +240,84 @@ def _survival(P):
     "P(score >= s) for s = 0 .. W (the last entry 0), summed from the upper tail: (R, W + 1)."
     return F.pad(P.flip(1).cumsum(1).flip(1), (0, 1))
 
-# %% ../nbs/09_annotate.ipynb #70bfd908
-class _Spans(NamedTuple):
-    start: torch.Tensor  # (B,) index of each query's first span
-    uid: torch.Tensor    # (n_spans,) distinct-null id of every span
-    base: torch.Tensor   # (n_unique,) where each null's survival function starts in `sf`
-    sf: torch.Tensor     # flat float64 survival functions P(score >= s), s = 0 .. len * n_score_bins + 1
+def _log_sf(P):
+    "log(1 - P(score >= s)) for s = 0 .. W of each row of the pmfs `P` (R, W): (R, W + 1), -inf where the survival is 1."
+    return torch.log1p(-_survival(P).clamp_(0, 1))
 
-def _span_nulls(qs):
-    "Survival function of the null of every distinct span, built span length by span length."
-    start, uid, length, rq, ra, re = _span_ids(qs)
-    TT, base, sfs, off, lo, prev, P = _toeplitz(qs.H), torch.empty(len(length), dtype=torch.long), [], 0, 0, 0, None
-    for L in range(1, int(qs.lens.max()) + 1):
-        rows = torch.arange(lo, lo + int((length == L).sum()))
-        kid = qs.key[qs.first[rq[rows]] + re[rows] - 1]
-        if L == 1: P = qs.H[kid]
-        else: P = _convolve(P[uid[start[rq[rows]] + _tri(ra[rows], re[rows] - 1, qs.lens[rq[rows]])] - prev], kid, TT)
-        sf = _survival(P)
-        base[rows] = off + torch.arange(len(rows)) * sf.shape[1]
-        off, prev, lo = off + sf.numel(), lo, lo + len(rows)
-        sfs.append(sf.flatten())
-    return _Spans(start, uid, base, torch.cat(sfs))
+# %% ../nbs/09_annotate.ipynb #daa06c74
+class _Level(NamedTuple):
+    L: int               # span length
+    shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
+    lo: int              # first (length-sorted) query row with length >= L; rows lo.. have spans at this level
+    start: torch.Tensor  # (R,) index of each of those rows' first span (span [a, a + L) is start + a)
+    uid: torch.Tensor    # (n_spans,) distinct-null id of every span (row of the table)
+    P: torch.Tensor      # (U, L * n_score_bins + 1) float64 pmf of each distinct null
+    table: torch.Tensor  # flat log(1 - survival), row u at u * (W + 1), a zero row at U * (W + 1)
 
-# %% ../nbs/09_annotate.ipynb #22f6735f
-def _p_values(score, idx, n, sp, qs, nb, rc, chunk=1 << 22):
-    "p-values of best scores `score` (B, C) of the length-`m` queries `idx` against targets of lengths `n` (C,)."
-    m = int(qs.lens[idx[0]])
-    out = torch.empty(score.shape, dtype=torch.float64)
-    z0 = qs.z0[idx][:, None, None]
-    for nn in torch.unique(n).tolist():
-        o = torch.arange(-(m - 1), nn)
-        a, e = (-o).clamp_min(0), torch.clamp(nn - o, max=m)
-        ov = e - a
-        ids = sp.base[sp.uid[sp.start[idx][:, None] + _tri(a, e, m)]]
-        cols = (n == nn).nonzero()[:, 0]
-        step = max(1, chunk // (len(cols) * len(o)))
-        for c in range(0, len(idx), step):
-            thr = (score[c:c + step, cols, None] + z0[c:c + step] * ov).clamp_(0, None)
-            sf = sp.sf[ids[c:c + step, None, :] + torch.minimum(thr, ov * nb + 1)].clamp_(0, 1)
-            out[c:c + step, cols] = -torch.expm1(torch.log1p(-sf).sum(-1) * (2 if rc else 1))
-    return out
+def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=64):
+    "Distinct span nulls of length `L` of the length-sorted queries `rows`, built from the previous level `prev`; `H`: kernels from their bin `lo0` on."
+    lo = int(torch.searchsorted(qs.lens[rows], L))
+    c = qs.lens[rows[lo:]] - L + 1
+    start = torch.cumsum(c, 0) - c
+    r = torch.repeat_interleave(torch.arange(len(c)), c)
+    col = qs.first[rows[lo:]][r] + torch.arange(len(r)) - start[r]
+    h, uid = torch.unique(G[col + L] - G[col], return_inverse=True)
+    rep = torch.empty(len(h), dtype=torch.long).scatter_(0, uid, torch.arange(len(uid)))
+    kid, perm = torch.sort(qs.key[col[rep] + L - 1], stable=True)   # rows grouped by their last kernel: contiguous products
+    rep, uid = rep[perm], torch.argsort(perm)[uid]
+    if prev is not None: parent = prev.uid[prev.start[r[rep] + lo - prev.lo] + col[rep] - qs.first[rows[lo:]][r[rep]]]
+    U, W = len(rep), H.shape[1] + (0 if prev is None else prev.P.shape[1] - 1)
+    P, T = torch.empty(U, W, dtype=H.dtype), torch.zeros(U + 1, W + 1, dtype=H.dtype)   # the last row of T: no span
+    def fill(a, b):   # rows a..b-1, in blocks so that temporaries stay small
+        P[a:b] = H[kid[a:b]] if prev is None else _convolve(prev.P[parent[a:b]], kid[a:b], TT)
+        T[a:b] = _log_sf(P[a:b])
+    run([lambda a=a: fill(a, min(U, a + step)) for a in range(0, U, step)])
+    return _Level(L, L * lo0, lo, start, uid, P, T.view(-1))
 
-# %% ../nbs/09_annotate.ipynb #84ec6293
+def _trim(H):
+    "Kernels cut to the bins from the first to the last one any kernel uses, and the first bin's score: pmfs of sums get shorter."
+    used = (H > 0).any(0).nonzero()[:, 0]
+    lo, hi = (int(used[0]), int(used[-1])) if len(used) else (0, 0)
+    return H[:, lo:hi + 1], lo
+
+def _span_hashes(qs):
+    "Prefix sums of a random 64-bit number per kernel over all query columns: a span's hash is a difference of two entries."
+    g = torch.Generator().manual_seed(0)
+    rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
+    return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
+
+# %% ../nbs/09_annotate.ipynb #af418f2b
+def _lookup(lv, S, rows, z0, spans, mult=None):
+    "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold S + z0 * L: (R, C); a span index -1 is the zero row."
+    W1 = lv.table.numel() // (len(lv.P) + 1)
+    base = torch.where(spans >= 0, lv.uid[spans.clamp_min(0)], len(lv.P)) * W1
+    thr = (S + (z0[rows] * lv.L - lv.shift)[:, None]).clamp_(0, W1 - 1).long()
+    v = lv.table[base.T[:, :, None] + thr].sum(0)
+    return v if mult is None else v * mult
+
+def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 17):
+    "Add the level-`lv.L` terms of every pair to `A` (Q, C); rows: query index of each length-sorted row, m their lengths, n the columns' target lengths (ascending)."
+    L, tasks = lv.L, []
+    gt, eq = int(torch.searchsorted(m, L, right=True)), int(torch.searchsorted(m, L))
+    cg, ce = int(torch.searchsorted(n, L, right=True)), int(torch.searchsorted(n, L))
+    def add(r0, r1, c0, c1, spans, mult=None):
+        if r1 <= r0 or c1 <= c0: return
+        step = max(1, chunk // ((c1 - c0) * spans(r1 - 1, r1).shape[1]))
+        for a in range(r0, r1, step):
+            b = min(r1, a + step)
+            def task(a=a, b=b):
+                q = rows[a:b]
+                A[q, c0:c1] += _lookup(lv, S[q, c0:c1], q, z0, spans(a, b), mult)
+            tasks.append(task)
+    off = lambda a, b: torch.arange(a, b) - lv.lo           # level-local index of length-sorted rows a..b
+    add(gt, len(rows), cg, len(n), lambda a, b: torch.stack([lv.start[off(a, b)], lv.start[off(a, b)] + m[a:b] - L], 1))     # prefix and suffix
+    if cg > ce:   # targets of length L, longer queries: every inner span
+        inner = lambda a, b, w: torch.where(torch.arange(w) <= (m[a:b] - L)[:, None], lv.start[off(a, b)][:, None] + torch.arange(w), -1)
+        add(gt, len(rows), ce, cg, lambda a, b: inner(a, b, int(m[b - 1]) - L + 1))
+    add(eq, gt, ce, len(n), lambda a, b: lv.start[off(a, b)][:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
+    run(tasks)
+
+# %% ../nbs/09_annotate.ipynb #7c66b390
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -307,7 +335,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #a3045d61
+# %% ../nbs/09_annotate.ipynb #cdf70bb9
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -319,22 +347,6 @@ def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_
     if n_jobs == 0: raise ValueError("n_jobs must be -1 (all threads) or a positive number of threads; got 0")
     if not isinstance(reverse_complement, bool):
         raise TypeError(f"reverse_complement must be True or False; got {_describe(reverse_complement)}")
-
-def _group_result(idx, qs, sp, tg, nb, rc, k, order):
-    "Results of the length-`m` queries `idx`: full rows, or the `k` nearest targets."
-    m = int(qs.lens[idx[0]])
-    D = _diagonal_sums(qs.Z - _kernel_z0(qs)[:, None], _group_keys(qs, idx, m), tg)
-    score, off, strand = _best_offsets(D, tg, m)
-    base = qs.z0[idx][:, None] * m
-    if k is None:
-        p, inv = _p_values(score, idx, tg.lens, sp, qs, nb, rc), torch.argsort(order)
-        return tuple(x[:, inv] for x in (p, score + base, off, _overlap(off, m, tg.lens), strand))
-    cand = _candidates(score, tg.lens, k)
-    sc = score.gather(1, cand)
-    p = _p_values(sc, idx, tg.lens[cand[0]], sp, qs, nb, rc)
-    j = _smallest(p, order[cand], k)
-    c, o = cand.gather(1, j), off.gather(1, cand.gather(1, j))
-    return p.gather(1, j), sc.gather(1, j) + base, o, _overlap(o, m, tg.lens[c]), strand.gather(1, c), order[c]
 
 def _kernel_z0(qs):
     "Overhang score of each kernel (the same for every query using it)."
@@ -357,31 +369,83 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #03da292b
-def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
-    "All the work of `tomtom` on `dev`, query groups spread over `workers` threads; results on the CPU."
-    lens, order, rc = torch.tensor([Q.shape[1] for Q in Qs]), targets.order.to(dev), targets.reverse_complement
-    shape = (len(Qs), len(targets) if k is None else k)
-    out = [torch.empty(shape, dtype=d) for d in (torch.float64,) * 2 + (torch.long,) * 4]
-    qs = _queries(Qs, targets.null.to(dev), nb, metric)
-    sp = _span_nulls(qs)
-    groups = [idx for m in torch.unique(lens).tolist() for idx in (lens == m).nonzero()[:, 0].split(128)]
-    tgs = {m: targets.layout(m, dev) for m in torch.unique(lens).tolist()}   # pads of exactly m - 1 for length-m queries
-    def run(idx):
-        for o, r in zip(out, _group_result(idx, qs, sp, tgs[int(lens[idx[0]])], nb, rc, k, order)): o[idx.cpu()] = r.to('cpu', o.dtype)
-    _map_threads(run, groups, workers, verbose)
+# %% ../nbs/09_annotate.ipynb #7bc635b5
+class _Runner:
+    "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
+    def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
+    def __call__(self, tasks, bar=None):
+        out = []
+        for r in (map if self.ex is None or len(tasks) <= 1 else self.ex.map)(lambda f: f(), tasks):
+            out.append(r)
+            if bar is not None: bar.update()
+        return out
+    def __enter__(self): return self
+    def __exit__(self, *exc):
+        if self.ex is not None: self.ex.shutdown()
+
+def _row_chunks(m, workers, size=128, stretch=2.0):
+    "Row ranges of the length-sorted queries (lengths `m`): at most `size` rows (fewer so that every worker gets one), the longest at most `stretch` times the shortest (less padding)."
+    m, B, out, a = m.tolist(), max(1, min(size, -(-len(m) // workers))), [], 0
+    while a < len(m):
+        b = max(a + 1, min(a + B, bisect.bisect_right(m, stretch * m[a])))
+        out.append((a, b)); a = b
     return out
 
-def _map_threads(f, items, workers, verbose):
-    "Run `f` on every item, on `workers` Python threads (each driving single-threaded torch ops), with an optional bar."
-    bar = tqdm(total=len(items), disable=not verbose, desc='tomtom')
-    if workers <= 1 or len(items) <= 1:
-        for x in items: f(x); bar.update()
-    else:
-        with ThreadPoolExecutor(workers) as ex:
-            for _ in ex.map(f, items): bar.update()
-    bar.close()
+def _best_all(qs, rows, targets, k, dev, run, bar):
+    "Phase 1: best relative score, offset and strand of every pair (k None), or of each query's best-scoring candidates per target length."
+    m, Zc, Q, T = qs.lens[rows], qs.Z - _kernel_z0(qs)[:, None], len(rows), len(targets)
+    chunks = _row_chunks(m.cpu(), run.workers)
+    tgs = {M: targets.layout(M, dev) for M in {int(m[b - 1]) for a, b in chunks}}
+    C = T if k is None else int(torch.unique(targets.lens, return_counts=True)[1].clamp(max=k).sum())
+    S, O, R = torch.empty(Q, C, dtype=torch.float64), torch.empty(Q, C, dtype=torch.long), torch.empty(Q, C, dtype=torch.long)
+    cand = None if k is None else torch.empty(Q, C, dtype=torch.long)
+    def best(a, b):
+        idx, tg = rows[a:b], tgs[int(m[b - 1])]
+        score, off, strand = _best_offsets(Zc, _chunk_keys(qs, idx, tg.pad + 1), tg, qs.lens[idx])
+        if k is not None:
+            c = _candidates(score, tg.lens, k)
+            cand[idx], score, off, strand = c, score.gather(1, c), off.gather(1, c), strand.gather(1, c)
+        S[idx], O[idx], R[idx] = score.double(), off, strand
+    run([lambda a=a, b=b: best(a, b) for a, b in chunks], bar)
+    return S, O, R, cand
 
+def _p_all(qs, rows, S, n, rc, run, bar):
+    "Phase 2: p-value of every stored pair (columns of target lengths `n`, ascending), level by level."
+    A, m = torch.zeros(S.shape, dtype=torch.float64), qs.lens[rows]
+    (H, lo), lv = _trim(qs.H), None
+    G, TT = _span_hashes(qs), _toeplitz(H)
+    for L in range(1, int(m[-1]) + 1):
+        prev, lv = None if lv is None else lv._replace(table=None), None   # the previous table is no longer needed
+        lv = _level(qs, H, lo, rows, G, L, prev, TT, run)
+        _accumulate(A, S, lv, rows, m, n, qs.z0, run)
+        bar.update()
+    return A.mul_(2 if rc else 1).expm1_().neg_()
+
+def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
+    "All the work of `tomtom` on `dev` (best offsets chunk by chunk, then p-values level by level); results on the CPU."
+    qs = _queries(Qs, targets.null.to(dev), nb, metric)
+    rows, order, tl = torch.argsort(qs.lens, stable=True), targets.order.to(dev), targets.lens.to(dev)
+    with _Runner(workers) as run, tqdm(total=len(_row_chunks(qs.lens[rows].cpu(), workers)) + int(qs.lens.max()), disable=not verbose, desc='tomtom') as bar:
+        S, O, R, cand = _best_all(qs, rows, targets, k, dev, run, bar)
+        u, cnt = torch.unique(tl, return_counts=True)
+        n = tl if k is None else torch.repeat_interleave(u, cnt if k is None else cnt.clamp(max=k))
+        p = _p_all(qs, rows, S, n, targets.reverse_complement, run, bar)
+    base = (qs.z0 * qs.lens).double()[:, None]
+    if k is None: return _finish_full(p, S, O, R, base, qs.lens, tl, torch.argsort(order))
+    j = _smallest(p, order[cand], k)
+    c, o = cand.gather(1, j), O.gather(1, j)
+    return [x.cpu() for x in (p.gather(1, j), S.gather(1, j) + base, o, _overlap(o, qs.lens[:, None], tl[c]), R.gather(1, j), order[c])]
+
+def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
+    "Full matrices: complete scores and overlaps, columns back in the targets' order, row block by row block (in place)."
+    V = torch.empty_like(O)
+    for a in range(0, len(p), step):
+        s = slice(a, a + step)
+        V[s] = _overlap(O[s], lens[s, None], tl)[:, inv]
+        p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
+    return [x.cpu() for x in (p, S, O, V, R)]
+
+# %% ../nbs/09_annotate.ipynb #0a736711
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -390,7 +454,7 @@ def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict fr
            n_target_bins:int=100, # accepted for memelite compatibility; target columns are never merged (exact)
            n_cache:int=100, # accepted for memelite compatibility; memory is bounded by batching instead
            reverse_complement:bool=None, # also align with every target's reverse complement (ACGT order); None: True, or as `Ts` was prepared
-           n_jobs:int=-1, # worker threads over query groups (-1: torch.get_num_threads()); torch itself runs single-threaded meanwhile
+           n_jobs:int=-1, # worker threads over query chunks and blocks of span nulls (-1: torch.get_num_threads()); torch itself runs single-threaded meanwhile
            metric:str='euclidean', # column score: 'euclidean' (minus the distance, memelite's choice) or 'pearson' (MEME's default)
            device=None, # where to compute ('cuda', a torch.device); None: CPU. Results are always on the CPU
            verbose:bool=False, # show a progress bar over query batches
@@ -407,7 +471,7 @@ def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict fr
     try:
         torch.set_num_threads(1)   # no OpenMP teams: their barriers stall for a whole time slice on a loaded machine
         with (dev if dev.type != 'cpu' else nullcontext()):
-            out = _run_tomtom([Q.to(dev) for Q in Qs], targets, k, n_score_bins, metric, verbose, dev, threads if n_jobs == -1 else n_jobs)
+            out = _run_tomtom(Qs if dev.type == 'cpu' else [Q.to(dev) for Q in Qs], targets, k, n_score_bins, metric, verbose, dev, threads if n_jobs == -1 else n_jobs)
     finally: torch.set_num_threads(threads)
     return TomtomResult(*out[:5]) if k is None else TomtomNearest(*out)
 
@@ -418,7 +482,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #1398656b
+# %% ../nbs/09_annotate.ipynb #f34f9701
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -450,7 +514,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #d097d104
+# %% ../nbs/09_annotate.ipynb #0fc15cbf
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -494,7 +558,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #961c6ec1
+# %% ../nbs/09_annotate.ipynb #d3e3c22c
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -513,7 +577,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #f0c53edc
+# %% ../nbs/09_annotate.ipynb #d04ae593
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -539,7 +603,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #ccae325a
+# %% ../nbs/09_annotate.ipynb #7fbbb1fc
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
