@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/seqlets.html.md"""
 # %% auto #0
 __all__ = ['recursive_seqlets', 'tfmodisco_seqlets']
 
-# %% ../nbs/08_seqlets.ipynb #ad8073df
+# %% ../nbs/08_seqlets.ipynb #e29bdc92
 import math
 from contextlib import contextmanager
 from numbers import Real
@@ -18,7 +18,7 @@ import torch
 
 from .utils import _describe, _validate_int
 
-# %% ../nbs/08_seqlets.ipynb #c7f95cb7
+# %% ../nbs/08_seqlets.ipynb #1d92287d
 def _attr_matrix(X, name='X', allow_3d=False, check_finite=True):
     "Validate `X` (tensor or array, `(n, L)`; `(n, A, L)` summed over A when `allow_3d`) and return it as a float numpy array."
     if isinstance(X, torch.Tensor): X = X.detach().cpu().numpy()
@@ -50,7 +50,7 @@ def _validate_frac(v, name, low_open=True):
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1]; got {v}")
     return v
 
-# %% ../nbs/08_seqlets.ipynb #890e477a
+# %% ../nbs/08_seqlets.ipynb #7565fa0a
 def _is_stream(X):
     "Whether `X` is an iterable of `(X_ohe, X_attr)` chunks rather than one matrix (a nested list of numbers is not)."
     if isinstance(X, (torch.Tensor, np.ndarray, str, bytes)): return False
@@ -77,7 +77,7 @@ class _Chunks:
         self.source = source
     def __iter__(self): return (_chunk_sums(c, j) for j, c in enumerate(self.source))
 
-# %% ../nbs/08_seqlets.ipynb #6298773c
+# %% ../nbs/08_seqlets.ipynb #bd0d6685
 @contextmanager
 def _one_thread():
     "Run torch single-threaded inside the block, restoring the thread count after (no OpenMP team to wake for a small op)."
@@ -114,7 +114,7 @@ class _NullTails:
         "Smallest binned sum of length `l` whose p-value is below `threshold` (`len(sf)` when none is)."
         return int(np.searchsorted(-self.sf(l), -threshold, side='right'))
 
-# %% ../nbs/08_seqlets.ipynb #0c412133
+# %% ../nbs/08_seqlets.ipynb #bbbb189e
 def _run_sums(B, m, dtype):
     "Sums of every `m` consecutive columns of `B`, `(n, L - m + 1)` in `dtype`, by doubling (about log2(m) passes instead of m)."
     P, k, acc, a = B.astype(dtype, copy=False), 1, None, 0   # P: sums of k neighbours; acc: sums of the a neighbours taken so far
@@ -143,13 +143,13 @@ def _candidate_lengths(B, null, threshold, min_len, max_len):
         act, Fa = act[idx], Fa[idx]; Lmax[act] = l
     return F, Lmax
 
-def _span_stats(Bf, fs, ls, null, min_len):
-    "Binned sum, p-value and worst prefix p-value (the largest among the prefixes of length >= `min_len`) of each span `[fs, fs + ls)` of the flat bins `Bf`."
+def _span_stats(Bf, fs, ls, null, min_len, prefixes=True):
+    "Binned sum, p-value and (with `prefixes`, else zeros) worst prefix p-value (the largest among the prefixes of length >= `min_len`) of each span `[fs, fs + ls)` of the flat bins `Bf`."
     lm = int(ls.max()) if len(ls) else min_len
     C = np.cumsum(Bf[np.minimum(fs[:, None] + np.arange(lm), len(Bf) - 1)], axis=1, dtype=np.int64)   # prefix sums; columns past a span's end are unused
     S = C[np.arange(len(fs)), ls - 1]
     PM = np.zeros(len(fs))
-    for k in range(min_len, lm + 1):
+    for k in range(min_len, lm + 1 if prefixes else 0):
         v = null.sf(k)[np.minimum(C[:, k - 1], k * (len(null.pmf) - 1))]
         np.maximum(PM, np.where(ls >= k, v, 0), out=PM)
     return S, _p_values(null, ls, S), PM
@@ -160,7 +160,7 @@ def _p_values(null, l, S):
     for n in np.unique(l): p[l == n] = null.sf(n)[S[l == n]]
     return p
 
-# %% ../nbs/08_seqlets.ipynb #8b6e8a51
+# %% ../nbs/08_seqlets.ipynb #f3550c88
 def _overlaps(starts, lengths, ws, wl):
     "Whether each span `[starts, starts+lengths)` overlaps one of the non-overlapping spans `[ws, ws+wl)`."
     o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
@@ -220,14 +220,16 @@ def _greedy_recursive(Bf, F, Lmax, null, min_len, L):
     "Seqlet cores kept by the greedy (longest, smaller worst prefix p-value, larger binned sum, earlier first): flat starts, lengths, p-values."
     fs, ls = _maximal(F, Lmax, L); kept = []
     while len(fs):
-        S, p, PM = _span_stats(Bf, fs, ls, null, min_len)
-        keys = np.empty(len(fs), np.int64); keys[np.lexsort((fs, -S, PM, -ls))] = np.arange(len(fs))
+        S, p, _ = _span_stats(Bf, fs, ls, null, min_len, prefixes=False)
+        ov = fs[1:] < fs[:-1] + ls[:-1]; c = np.zeros(len(fs), bool); c[1:] |= ov; c[:-1] |= ov   # overlapping a neighbour: only these need keys
+        fc, lc, Sc = fs[c], ls[c], S[c]
+        keys = np.zeros(len(fs), np.int64); keys[np.flatnonzero(c)[np.lexsort((fc, -Sc, _span_stats(Bf, fc, lc, null, min_len)[2], -lc))]] = np.arange(len(fc))
         w = _winners(fs, ls, keys)
         kept.append((fs[w], ls[w], p[w]))
         fs, ls = _pieces(fs, ls, fs[w], ls[w], min_len)
     return tuple(np.concatenate(a) for a in zip(*kept))
 
-# %% ../nbs/08_seqlets.ipynb #6e4c9cf8
+# %% ../nbs/08_seqlets.ipynb #2c658dfc
 _SEQLET_COLUMNS = ('example_idx', 'start', 'end', 'attribution', 'p-value')
 
 def _span_sums(X, e, st, en):
@@ -235,7 +237,9 @@ def _span_sums(X, e, st, en):
     if len(e) == 0: return np.zeros(0)
     ln = en - st; off = np.zeros(len(e), np.int64); off[1:] = np.cumsum(ln)[:-1]
     rep = np.repeat(np.arange(len(e)), ln)
-    return np.add.reduceat(X[e[rep], st[rep] + np.arange(len(rep)) - off[rep]].astype(np.float64), off)
+    pos = st[rep] + np.arange(len(rep)) - off[rep]
+    v = X.reshape(-1)[e[rep] * X.shape[1] + pos] if X.flags.c_contiguous else X[e[rep], pos]   # a flat gather is faster; never copy X
+    return np.add.reduceat(v.astype(np.float64), off)
 
 def _seqlet_frame(columns, sort_by, ascending):
     "A DataFrame with int64 coordinates, float64 scores, sorted stably by `sort_by` (each ascending or not) and indexed from 0."
@@ -251,7 +255,7 @@ def _check_lengths(min_seqlet_len, max_seqlet_len, L):
         raise ValueError(f"max_seqlet_len must be >= min_seqlet_len ({min_seqlet_len}); got {max_seqlet_len}")
     return min_seqlet_len, min(max_seqlet_len, L)
 
-# %% ../nbs/08_seqlets.ipynb #e304038b
+# %% ../nbs/08_seqlets.ipynb #d582e94c
 def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array; or a re-iterable of (X_ohe, X_attr) chunks
                       threshold:float=0.01, # p-value a span and all of its sub-spans must be below, in (0, 1]
                       min_seqlet_len:int=4, # shortest seqlet core, and shortest sub-span tested
@@ -323,7 +327,8 @@ def _fdr_cut(p, p_control, scale, target_fdr):
 
 def _call_recursive(B, null, threshold, min_len, max_len):
     "Kept cores over blocks of examples: example index, start, length, p-value."
-    n, L = B.shape; step = max(1, 2**21 // L); res = [(np.zeros(0, np.int64),) * 3 + (np.zeros(0),)]
+    n, L = B.shape; step = -(-n // -(-n // max(1, 2**22 // L)))   # equal blocks of at most 4M positions
+    res = [(np.zeros(0, np.int64),) * 3 + (np.zeros(0),)]
     for i in range(0, n, step):
         F, Lmax = _candidate_lengths(B[i:i + step], null, threshold, min_len, max_len)
         if len(F) == 0: continue
@@ -331,7 +336,7 @@ def _call_recursive(B, null, threshold, min_len, max_len):
         res.append((f // L + i, f % L, l, p))
     return tuple(np.concatenate(a) for a in zip(*res))
 
-# %% ../nbs/08_seqlets.ipynb #3aec06af
+# %% ../nbs/08_seqlets.ipynb #49c35817
 def _pava(y, w):
     "Weighted isotonic (non-decreasing) least-squares fit of `y` by pool-adjacent-violators."
     vals, wts, sizes = [], [], []
@@ -343,7 +348,7 @@ def _pava(y, w):
             vals[-2:], wts[-2:], sizes[-2:] = [v], [wv], [sizes[-2] + sizes[-1]]
     return np.repeat(vals, sizes)
 
-# %% ../nbs/08_seqlets.ipynb #d031e5ae
+# %% ../nbs/08_seqlets.ipynb #5380c58f
 def _laplace_scale(mag):
     "Scale of a zero-centred Laplace tail from magnitudes: median / ln 2 (inf when there are none)."
     return float(np.median(mag)) / math.log(2) if len(mag) else math.inf
@@ -362,7 +367,7 @@ def _fdr_threshold(mag, target_fdr, n_bins=200):
     i = 0 if len(ok) == 0 else ok[-1] + 1
     return math.inf if i >= len(obs) else float(edges[i])
 
-# %% ../nbs/08_seqlets.ipynb #70271609
+# %% ../nbs/08_seqlets.ipynb #4e4fe9a7
 def _window_sums(x, window_size, flank):
     "Signed sums over every window whose flanked span fits: (n, L - window_size - 2*flank + 1), float64."
     C = np.zeros((len(x), x.shape[1] + 1)); np.cumsum(x, axis=1, dtype=np.float64, out=C[:, 1:])
@@ -391,7 +396,7 @@ def _check_tfmodisco_args(L, window_size, flank, target_fdr, min_frac, max_frac)
         raise ValueError(f"max_passing_windows_frac must be >= min_passing_windows_frac ({min_frac}); got {max_frac}")
     return window_size, flank, target_fdr, min_frac, max_frac
 
-# %% ../nbs/08_seqlets.ipynb #43cb67d3
+# %% ../nbs/08_seqlets.ipynb #1388495e
 def tfmodisco_seqlets(X_attr, # attributions, (n, length) sums or (n, len(alphabet), length) summed over dim 1
                       window_size:int=21, # width of the core window whose sum is scored
                       flank:int=10, # positions added on each side of the core; 0 gives core-only seqlets
