@@ -7,8 +7,9 @@ Docs: https://meme-nb.github.io/meme_nb/seqlets.html.md"""
 # %% auto #0
 __all__ = ['recursive_seqlets', 'tfmodisco_seqlets']
 
-# %% ../nbs/08_seqlets.ipynb #8869c7ad
+# %% ../nbs/08_seqlets.ipynb #e29bdc92
 import math
+from contextlib import contextmanager
 from numbers import Real
 
 import numpy as np
@@ -17,8 +18,8 @@ import torch
 
 from .utils import _describe, _validate_int
 
-# %% ../nbs/08_seqlets.ipynb #ba6296e4
-def _attr_matrix(X, name='X', allow_3d=False):
+# %% ../nbs/08_seqlets.ipynb #1d92287d
+def _attr_matrix(X, name='X', allow_3d=False, check_finite=True):
     "Validate `X` (tensor or array, `(n, L)`; `(n, A, L)` summed over A when `allow_3d`) and return it as a float numpy array."
     if isinstance(X, torch.Tensor): X = X.detach().cpu().numpy()
     elif not isinstance(X, np.ndarray): raise TypeError(f"{name} must be a torch.Tensor or numpy array; got {_describe(X)}")
@@ -30,9 +31,16 @@ def _attr_matrix(X, name='X', allow_3d=False):
         raise ValueError(f"{name} must have shape {want}; got shape {X.shape}")
     if X.size == 0: raise ValueError(f"{name} must not be empty; got shape {X.shape}")
     if np.issubdtype(X.dtype, np.integer): X = X.astype(np.float64)
-    bad = ~np.isfinite(X)
-    if bad.any(): raise ValueError(f"{name} must be finite; got {X[bad][0]} at index {tuple(int(i) for i in np.argwhere(bad)[0])}")
+    if check_finite: _finite_range(X, name)
     return X
+
+def _finite_range(X, name):
+    "Smallest and largest value of `X`; a NaN or infinite value (which makes one of them non-finite) is an error naming its index."
+    lo, hi = float(X.min()), float(X.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        bad = ~np.isfinite(X)
+        raise ValueError(f"{name} must be finite; got {X[bad][0]} at index {tuple(int(i) for i in np.argwhere(bad)[0])}")
+    return lo, hi
 
 def _validate_frac(v, name, low_open=True):
     "Check `v` is a real number in (0, 1] (or [0, 1] when not `low_open`); return it as float."
@@ -42,7 +50,7 @@ def _validate_frac(v, name, low_open=True):
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1]; got {v}")
     return v
 
-# %% ../nbs/08_seqlets.ipynb #9168005f
+# %% ../nbs/08_seqlets.ipynb #7565fa0a
 def _is_stream(X):
     "Whether `X` is an iterable of `(X_ohe, X_attr)` chunks rather than one matrix (a nested list of numbers is not)."
     if isinstance(X, (torch.Tensor, np.ndarray, str, bytes)): return False
@@ -69,20 +77,29 @@ class _Chunks:
         self.source = source
     def __iter__(self): return (_chunk_sums(c, j) for j, c in enumerate(self.source))
 
-# %% ../nbs/08_seqlets.ipynb #d257a049
-def _discretize(X, n_bins, lo=None, hi=None, chunk=1 << 16):
-    "Bin index of every value of `X` (equal-width bins over [min, max], or over a given [lo, hi] with values clipped into it) and the bin histogram as probabilities."
+# %% ../nbs/08_seqlets.ipynb #bd0d6685
+@contextmanager
+def _one_thread():
+    "Run torch single-threaded inside the block, restoring the thread count after (no OpenMP team to wake for a small op)."
+    n = torch.get_num_threads(); torch.set_num_threads(1)
+    try: yield
+    finally: torch.set_num_threads(n)
+
+def _discretize(X, n_bins, lo=None, hi=None, inside=False, chunk=1 << 16):
+    "Bin index of every value of `X` (equal-width bins over [min, max], or over a given [lo, hi] with values clipped into it unless `inside` says they lie in it) and the bin histogram as probabilities."
+    inside = inside or (lo is None and hi is None)
     lo, hi = float(X.min()) if lo is None else lo, float(X.max()) if hi is None else hi
     width = (hi - lo) / (n_bins - 1) if hi > lo else math.inf   # the reference's bin width
     flat = X.reshape(-1)
-    B, counts = np.empty(flat.shape, np.int16 if n_bins <= 2**15 else np.int32), np.zeros(n_bins, np.int64)
+    B = np.empty(flat.shape, np.int16 if n_bins <= 2**15 else np.int32)
     t = np.empty(min(chunk, len(flat)))   # cache-sized float64 scratch, reused
     for i in range(0, len(flat), chunk):
         x = t[:len(flat[i:i + chunk])]
         np.subtract(flat[i:i + chunk], lo, out=x, dtype=np.float64)
         x /= width   # divide (not multiply by 1/width): the reference's rounding
-        B[i:i + chunk] = np.clip(x, 0, n_bins - 1, out=x)   # truncation = floor, values are >= 0
-        counts += np.bincount(B[i:i + chunk], minlength=n_bins)
+        if not inside: np.clip(x, 0, n_bins - 1, out=x)   # inside [lo, hi] the quotient is already in [0, n_bins - 1 + rounding)
+        B[i:i + chunk] = x   # truncation = floor, values are >= 0
+    with _one_thread(): counts = torch.bincount(torch.from_numpy(B), minlength=n_bins).numpy()   # 3x numpy's bincount
     return B.reshape(X.shape), counts / B.size
 
 class _NullTails:
@@ -97,26 +114,53 @@ class _NullTails:
         "Smallest binned sum of length `l` whose p-value is below `threshold` (`len(sf)` when none is)."
         return int(np.searchsorted(-self.sf(l), -threshold, side='right'))
 
-# %% ../nbs/08_seqlets.ipynb #19fb0383
-def _recursive_candidates(B, cut, min_len, max_len, sf):
-    "Spans whose every sub-span of length >= `min_len` is significant (`cut(l)`: smallest significant binned sum): flat starts, lengths, binned sums, left parents, worst prefix p-values (`sf(l)`: survival function)."
-    n, L = B.shape; W = L - min_len + 1
-    S = B[:, :W].astype(np.int16 if min_len * int(B.max()) < 2**15 else np.int32)   # half the memory traffic when it fits
-    for j in range(1, min_len): S += B[:, j:j + W]
-    k = np.flatnonzero(S >= cut(min_len))
-    e, s = np.divmod(k, W)
-    F, S, Bf = e * L + s, S.ravel()[k].astype(np.int32), B.ravel()
-    out, base = [(F, np.full(len(F), min_len), S, np.full(len(F), -1), sf(min_len)[S])], 0
-    for l in range(min_len + 1, min(max_len, L) + 1):
-        idx = np.flatnonzero(np.diff(F) == 1)   # both (l-1)-sub-spans are candidates
-        S = S[idx] + Bf[F[idx] + l - 1]; keep = S >= cut(l)
-        if not keep.any(): break
-        idx, S = idx[keep], S[keep]; F = F[idx]
-        out.append((F, np.full(len(F), l), S, base + idx, np.maximum(out[-1][4][idx], sf(l)[S])))   # prefixes: the left parent's and itself
-        base += len(out[-2][0])
-    return tuple(np.concatenate(a) for a in zip(*out))
+# %% ../nbs/08_seqlets.ipynb #bbbb189e
+def _run_sums(B, m, dtype):
+    "Sums of every `m` consecutive columns of `B`, `(n, L - m + 1)` in `dtype`, by doubling (about log2(m) passes instead of m)."
+    P, k, acc, a = B.astype(dtype, copy=False), 1, None, 0   # P: sums of k neighbours; acc: sums of the a neighbours taken so far
+    while True:
+        if m & k:
+            acc = P if acc is None else acc[:, :P.shape[1] - a] + P[:, a:]
+            a += k
+        if 2 * k > m: return acc
+        P = P[:, :-k] + P[:, k:]; k *= 2
 
-# %% ../nbs/08_seqlets.ipynb #b47452da
+def _candidate_lengths(B, null, threshold, min_len, max_len):
+    "Flat starts `F` (example * L + start) whose `min_len` window is significant, and the longest candidate length `Lmax` at each."
+    n, L = B.shape
+    S = _run_sums(B, min_len, np.int16 if min_len * int(B.max()) < 2**15 else np.int32)   # half the memory traffic when it fits
+    k = np.flatnonzero(S >= null.cut(min_len, threshold))
+    e, s = np.divmod(k, S.shape[1])
+    F, Bf = e * L + s, B.ravel()
+    Lmax, act, Fa, Sc = np.full(len(F), min_len), np.arange(len(F)), F, S.ravel()[k]   # act: starts still growing, Fa = F[act]
+    for l in range(min_len + 1, min(max_len, L) + 1):
+        adj = np.diff(Fa) == 1   # (s, l-1) and (s+1, l-1) are both candidates
+        if l == 2: adj &= Fa[1:] % L != 0   # min_len 1: a row's last position is not followed by the next row's first
+        idx = np.flatnonzero(adj)
+        Sc = Sc[idx] + Bf[Fa[idx] + l - 1]; keep = Sc >= null.cut(l, threshold)
+        idx, Sc = idx[keep], Sc[keep]
+        if not len(idx): break
+        act, Fa = act[idx], Fa[idx]; Lmax[act] = l
+    return F, Lmax
+
+def _span_stats(Bf, fs, ls, null, min_len, prefixes=True):
+    "Binned sum, p-value and (with `prefixes`, else zeros) worst prefix p-value (the largest among the prefixes of length >= `min_len`) of each span `[fs, fs + ls)` of the flat bins `Bf`."
+    lm = int(ls.max()) if len(ls) else min_len
+    C = np.cumsum(Bf[np.minimum(fs[:, None] + np.arange(lm), len(Bf) - 1)], axis=1, dtype=np.int64)   # prefix sums; columns past a span's end are unused
+    S = C[np.arange(len(fs)), ls - 1]
+    PM = np.zeros(len(fs))
+    for k in range(min_len, lm + 1 if prefixes else 0):
+        v = null.sf(k)[np.minimum(C[:, k - 1], k * (len(null.pmf) - 1))]
+        np.maximum(PM, np.where(ls >= k, v, 0), out=PM)
+    return S, _p_values(null, ls, S), PM
+
+def _p_values(null, l, S):
+    "p-value of every span from its length and binned sum."
+    p = np.empty(len(l))
+    for n in np.unique(l): p[l == n] = null.sf(n)[S[l == n]]
+    return p
+
+# %% ../nbs/08_seqlets.ipynb #f3550c88
 def _overlaps(starts, lengths, ws, wl):
     "Whether each span `[starts, starts+lengths)` overlaps one of the non-overlapping spans `[ws, ws+wl)`."
     o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
@@ -132,20 +176,60 @@ def _round_winners(starts, lengths, keys, m):
     best = np.full(len(pos_u), np.iinfo(np.int64).max); np.minimum.at(best, inv, keys[m][rep])
     return m[np.minimum.reduceat(best[inv], off) == keys[m]]
 
-def _greedy_spans(starts, lengths, keys, parent=None):
+def _greedy_spans(starts, lengths, keys):
     "Indices of spans kept by the greedy best-first (smallest unique key first) pass without overlaps."
     alive, kept = np.ones(len(starts), bool), []
     while alive.any():
-        ext = np.zeros(len(starts) + 1, bool)
-        if parent is not None:
-            p = parent[alive & (parent >= 0)]; ext[p] = True; ext[p + 1] = True
-        w = _round_winners(starts, lengths, keys, np.flatnonzero(alive & ~ext[:-1]))
+        w = _round_winners(starts, lengths, keys, np.flatnonzero(alive))
         kept.append(w)
         live = np.flatnonzero(alive)   # only live candidates can still be blocked
         alive[live[_overlaps(starts[live], lengths[live], starts[w], lengths[w])]] = False
     return np.concatenate(kept) if kept else np.zeros(0, np.int64)
 
-# %% ../nbs/08_seqlets.ipynb #9a01538c
+def _maximal(F, Lmax, L):
+    "Candidates `(start, length)` inside no longer candidate: a start's longest, unless the previous start (same row) reaches further."
+    prev = np.full(len(F), -1); adj = np.flatnonzero((np.diff(F) == 1) & (F[1:] % L != 0)); prev[adj + 1] = Lmax[adj]
+    m = prev <= Lmax
+    return F[m], Lmax[m]
+
+def _winners(fs, ls, keys):
+    "Spans (sorted by start and by end, none inside another) whose key is smaller than that of every span overlapping them."
+    fe, win = fs + ls, np.ones(len(fs), bool)
+    for d in range(1, len(fs)):
+        ov = fs[d:] < fe[:-d]   # spans i and i + d overlap; sorted ends: if they do not, no span further away does
+        if not ov.any(): break
+        a, b = keys[:-d], keys[d:]
+        win[:-d] &= ~ov | (a < b); win[d:] &= ~ov | (b < a)
+    return np.flatnonzero(win)
+
+def _pieces(fs, ls, ws, wl, min_len):
+    "Parts of the spans `[fs, fs+ls)` that the non-overlapping spans `[ws, ws+wl)` leave uncovered, at least `min_len` long, sorted, none inside another."
+    o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
+    fe = fs + ls
+    j0, j1 = np.searchsorted(we, fs, side='right'), np.searchsorted(ws, fe, side='left')   # kept spans j0..j1-1 overlap span i
+    cnt = j1 - j0 + 1; rep = np.repeat(np.arange(len(fs)), cnt)
+    g = np.arange(len(rep)) - np.repeat(np.cumsum(cnt) - cnt, cnt) + j0[rep]   # gap g lies between kept spans g-1 and g
+    a = np.maximum(fs[rep], np.where(g > 0, we[np.maximum(g - 1, 0)], -1))
+    b = np.minimum(fe[rep], np.where(g < len(ws), ws[np.minimum(g, len(ws) - 1)], np.iinfo(np.int64).max))
+    ok = b - a >= min_len; a, b = a[ok], b[ok]
+    o = np.lexsort((a - b, a)); a, b = a[o], b[o]   # by start, longest first
+    keep = np.ones(len(a), bool); keep[1:] = b[1:] > np.maximum.accumulate(b)[:-1]   # drop repeats and pieces inside another
+    return a[keep], (b - a)[keep]
+
+def _greedy_recursive(Bf, F, Lmax, null, min_len, L):
+    "Seqlet cores kept by the greedy (longest, smaller worst prefix p-value, larger binned sum, earlier first): flat starts, lengths, p-values."
+    fs, ls = _maximal(F, Lmax, L); kept = []
+    while len(fs):
+        S, p, _ = _span_stats(Bf, fs, ls, null, min_len, prefixes=False)
+        ov = fs[1:] < fs[:-1] + ls[:-1]; c = np.zeros(len(fs), bool); c[1:] |= ov; c[:-1] |= ov   # overlapping a neighbour: only these need keys
+        fc, lc, Sc = fs[c], ls[c], S[c]
+        keys = np.zeros(len(fs), np.int64); keys[np.flatnonzero(c)[np.lexsort((fc, -Sc, _span_stats(Bf, fc, lc, null, min_len)[2], -lc))]] = np.arange(len(fc))
+        w = _winners(fs, ls, keys)
+        kept.append((fs[w], ls[w], p[w]))
+        fs, ls = _pieces(fs, ls, fs[w], ls[w], min_len)
+    return tuple(np.concatenate(a) for a in zip(*kept))
+
+# %% ../nbs/08_seqlets.ipynb #2c658dfc
 _SEQLET_COLUMNS = ('example_idx', 'start', 'end', 'attribution', 'p-value')
 
 def _span_sums(X, e, st, en):
@@ -153,18 +237,15 @@ def _span_sums(X, e, st, en):
     if len(e) == 0: return np.zeros(0)
     ln = en - st; off = np.zeros(len(e), np.int64); off[1:] = np.cumsum(ln)[:-1]
     rep = np.repeat(np.arange(len(e)), ln)
-    return np.add.reduceat(X[e[rep], st[rep] + np.arange(len(rep)) - off[rep]].astype(np.float64), off)
+    pos = st[rep] + np.arange(len(rep)) - off[rep]
+    v = X.reshape(-1)[e[rep] * X.shape[1] + pos] if X.flags.c_contiguous else X[e[rep], pos]   # a flat gather is faster; never copy X
+    return np.add.reduceat(v.astype(np.float64), off)
 
 def _seqlet_frame(columns, sort_by, ascending):
-    "A DataFrame with int64 coordinates, float64 scores, sorted stably and indexed from 0."
-    df = pd.DataFrame({k: np.asarray(v, np.float64 if k in ('attribution', 'p-value') else np.int64) for k, v in columns.items()})
-    return df.sort_values(list(sort_by), ascending=list(ascending), kind='stable').reset_index(drop=True)
-
-def _seqlet_keys(l, PM, S, max_len):
-    "Unique int64 keys ordering candidates longest first, then by smaller worst-prefix p-value `PM`, larger binned sum `S`, position."
-    n = len(l); keys = np.empty(n, np.int64)
-    keys[np.lexsort((np.arange(n), -S, PM, -l))] = np.arange(n)
-    return keys
+    "A DataFrame with int64 coordinates, float64 scores, sorted stably by `sort_by` (each ascending or not) and indexed from 0."
+    cols = {k: np.asarray(v, np.float64 if k in ('attribution', 'p-value') else np.int64) for k, v in columns.items()}
+    o = np.lexsort([cols[k] if up else -cols[k] for k, up in zip(sort_by[::-1], ascending[::-1])])
+    return pd.DataFrame({k: v[o] for k, v in cols.items()})
 
 def _check_lengths(min_seqlet_len, max_seqlet_len, L):
     "Validate the seqlet length range against the sequence length `L`."
@@ -174,7 +255,7 @@ def _check_lengths(min_seqlet_len, max_seqlet_len, L):
         raise ValueError(f"max_seqlet_len must be >= min_seqlet_len ({min_seqlet_len}); got {max_seqlet_len}")
     return min_seqlet_len, min(max_seqlet_len, L)
 
-# %% ../nbs/08_seqlets.ipynb #67f153b5
+# %% ../nbs/08_seqlets.ipynb #d582e94c
 def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array; or a re-iterable of (X_ohe, X_attr) chunks
                       threshold:float=0.01, # p-value a span and all of its sub-spans must be below, in (0, 1]
                       min_seqlet_len:int=4, # shortest seqlet core, and shortest sub-span tested
@@ -186,7 +267,7 @@ def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy 
                       sign:str='positive', # 'positive' (high attribution), 'negative' (low) or 'both'; not 'positive' adds a `sign` column
                      )->pd.DataFrame: # one row per seqlet: example_idx, start, end (exclusive), attribution, p-value (, sign); sorted by p-value
     "Call seqlets: spans whose every sub-span of length >= `min_seqlet_len` has a p-value below `threshold`."
-    chunks = _Chunks(X) if _is_stream(X) else [_attr_matrix(X)]
+    chunks = _Chunks(X) if _is_stream(X) else [_attr_matrix(X, check_finite=False)]   # _scan checks finiteness
     lo, hi, size, L = _scan(chunks)
     threshold = _validate_frac(threshold, 'threshold')
     min_len, max_len = _check_lengths(min_seqlet_len, max_seqlet_len, L)
@@ -203,7 +284,8 @@ def _scan(chunks):
     lo, hi, size, L = math.inf, -math.inf, 0, None
     for c in chunks:
         if L is not None and c.shape[1] != L: raise ValueError(f"every chunk must have length {L} like the first; got shape {c.shape}")
-        lo, hi, size, L = min(lo, float(c.min())), max(hi, float(c.max())), size + c.size, c.shape[1]
+        (a, b), size, L = _finite_range(c, 'X'), size + c.size, c.shape[1]
+        lo, hi = min(lo, a), max(hi, b)
     if L is None: raise ValueError("X must hold at least one chunk; got an empty iterable")
     return lo, hi, size, L
 
@@ -221,11 +303,11 @@ def _check_fdr_sign(L, X_control, target_fdr, sign):
 def _call_sign(chunks, size, Xc, g, rng, threshold, min_len, max_len, n_bins, fdr, flanks):
     "Seqlets of the track `g * X` (g = 1 or -1), chunk by chunk with one null: example, start, end, attribution, p-value, sign."
     signed = lambda c: c if g == 1 else -c
-    binned = [_discretize(signed(c), n_bins, *rng) for c in chunks] if isinstance(chunks, list) else None   # in memory: bin once
-    counts = sum(b[1] * b[0].size for b in binned) if binned else sum(_discretize(signed(c), n_bins, *rng)[1] * c.size for c in chunks)
+    binned = [_discretize(signed(c), n_bins, *rng, inside=True) for c in chunks] if isinstance(chunks, list) else None   # in memory: bin once
+    counts = sum(b[1] * b[0].size for b in binned) if binned else sum(_discretize(signed(c), n_bins, *rng, inside=True)[1] * c.size for c in chunks)
     null, res, off = _NullTails(counts / size), [], 0
     for j, c in enumerate(chunks):
-        B = binned[j][0] if binned else _discretize(signed(c), n_bins, *rng)[0]
+        B = binned[j][0] if binned else _discretize(signed(c), n_bins, *rng, inside=True)[0]
         e, s, l, p = _call_recursive(B, null, threshold, min_len, max_len)
         st, en = np.maximum(s - flanks, 0), np.minimum(s + l + flanks, c.shape[1])
         res.append((e + off, st, en, _span_sums(c, e, st, en), p)); off += len(c)
@@ -243,23 +325,18 @@ def _fdr_cut(p, p_control, scale, target_fdr):
     ok = np.flatnonzero(fdr <= target_fdr)
     return ps[ok[-1]] if len(ok) else -1.0
 
-def _p_values(null, l, S):
-    "p-value of every kept core from its length and binned sum."
-    p = np.empty(len(l))
-    for n in np.unique(l): p[l == n] = null.sf(n)[S[l == n]]
-    return p
-
 def _call_recursive(B, null, threshold, min_len, max_len):
     "Kept cores over blocks of examples: example index, start, length, p-value."
-    n, L = B.shape; step = max(1, 2**21 // L); res = [(np.zeros(0, np.int64),) * 3 + (np.zeros(0),)]
+    n, L = B.shape; step = -(-n // -(-n // max(1, 2**22 // L)))   # equal blocks of at most 4M positions
+    res = [(np.zeros(0, np.int64),) * 3 + (np.zeros(0),)]
     for i in range(0, n, step):
-        F, l, S, parent, PM = _recursive_candidates(B[i:i + step], lambda l: null.cut(l, threshold), min_len, max_len, null.sf)
+        F, Lmax = _candidate_lengths(B[i:i + step], null, threshold, min_len, max_len)
         if len(F) == 0: continue
-        k = _greedy_spans(F, l, _seqlet_keys(l, PM, S, max_len), parent)
-        res.append((F[k] // L + i, F[k] % L, l[k], _p_values(null, l[k], S[k])))
+        f, l, p = _greedy_recursive(B[i:i + step].ravel(), F, Lmax, null, min_len, L)
+        res.append((f // L + i, f % L, l, p))
     return tuple(np.concatenate(a) for a in zip(*res))
 
-# %% ../nbs/08_seqlets.ipynb #f384ac8b
+# %% ../nbs/08_seqlets.ipynb #49c35817
 def _pava(y, w):
     "Weighted isotonic (non-decreasing) least-squares fit of `y` by pool-adjacent-violators."
     vals, wts, sizes = [], [], []
@@ -271,7 +348,7 @@ def _pava(y, w):
             vals[-2:], wts[-2:], sizes[-2:] = [v], [wv], [sizes[-2] + sizes[-1]]
     return np.repeat(vals, sizes)
 
-# %% ../nbs/08_seqlets.ipynb #34198bd6
+# %% ../nbs/08_seqlets.ipynb #5380c58f
 def _laplace_scale(mag):
     "Scale of a zero-centred Laplace tail from magnitudes: median / ln 2 (inf when there are none)."
     return float(np.median(mag)) / math.log(2) if len(mag) else math.inf
@@ -290,7 +367,7 @@ def _fdr_threshold(mag, target_fdr, n_bins=200):
     i = 0 if len(ok) == 0 else ok[-1] + 1
     return math.inf if i >= len(obs) else float(edges[i])
 
-# %% ../nbs/08_seqlets.ipynb #6cfa5817
+# %% ../nbs/08_seqlets.ipynb #4e4fe9a7
 def _window_sums(x, window_size, flank):
     "Signed sums over every window whose flanked span fits: (n, L - window_size - 2*flank + 1), float64."
     C = np.zeros((len(x), x.shape[1] + 1)); np.cumsum(x, axis=1, dtype=np.float64, out=C[:, 1:])
@@ -319,7 +396,7 @@ def _check_tfmodisco_args(L, window_size, flank, target_fdr, min_frac, max_frac)
         raise ValueError(f"max_passing_windows_frac must be >= min_passing_windows_frac ({min_frac}); got {max_frac}")
     return window_size, flank, target_fdr, min_frac, max_frac
 
-# %% ../nbs/08_seqlets.ipynb #c97f7425
+# %% ../nbs/08_seqlets.ipynb #1388495e
 def tfmodisco_seqlets(X_attr, # attributions, (n, length) sums or (n, len(alphabet), length) summed over dim 1
                       window_size:int=21, # width of the core window whose sum is scored
                       flank:int=10, # positions added on each side of the core; 0 gives core-only seqlets

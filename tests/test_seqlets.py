@@ -187,3 +187,23 @@ def test_sign_both_is_positive_plus_negative():
     pd.testing.assert_frame_equal(both[both.sign == -1][key + ['p-value']].sort_values(key).reset_index(drop=True),
                                   recursive_seqlets(-X)[key + ['p-value']].sort_values(key).reset_index(drop=True))
     assert (neg.attribution < 0).all() and set(neg.example_idx[neg['p-value'] < 1e-10]) == {1, 3, 5, 7, 9}
+
+
+def test_min_len_one_does_not_join_rows():
+    "A significant last position of one example and first position of the next are two seqlets, not one span across rows."
+    X = np.zeros((2, 10)); X[0, 9] = X[1, 0] = 1
+    df = recursive_seqlets(X, threshold=0.2, min_seqlet_len=1, max_seqlet_len=2)
+    assert sorted(map(tuple, df[['example_idx', 'start', 'end']].values.tolist())) == [(0, 9, 10), (1, 0, 1)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 3), L=st.integers(5, 45), mn=st.integers(1, 4), extra=st.integers(0, 8),
+       n_bins=st.integers(2, 10), threshold=st.sampled_from([0.5, 0.2, 0.05, 0.01]), ties=st.booleans())
+def test_recursive_equals_brute_force(seed, n, L, mn, extra, n_bins, threshold, ties):
+    "Candidates, tie-break and greedy rounds (maximal spans, uncovered pieces) against listing every span and a sequential greedy."
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 4, (n, L)).astype(float) if ties else rng.laplace(0, 1, (n, L))
+    X += (rng.random((n, L)) < 0.3) * rng.integers(1, 5)
+    mn = min(mn, L); mx = min(mn + extra, L)
+    got = recursive_seqlets(X, threshold=threshold, min_seqlet_len=mn, max_seqlet_len=mx, n_bins=n_bins)
+    assert sorted(map(tuple, got[['example_idx', 'start', 'end']].values.tolist())) == _brute_force_seqlets(X, threshold, mn, mx, n_bins)
