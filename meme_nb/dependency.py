@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/dependency.html.md"""
 # %% auto #0
 __all__ = ['gradient_x_input', 'dependency_map', 'plot_dependency_map', 'pisa']
 
-# %% ../nbs/20_dependency.ipynb #6bc5363c
+# %% ../nbs/20_dependency.ipynb #3861c8b0
 import torch
 from torch import nn
 
@@ -17,7 +17,7 @@ from .marginalize import _func_kwargs
 from .predict import _prepared_model, _validate_device, _input_dtype
 from .utils import _describe, _validate_args, _validate_index, _validate_int, _validate_ohe, _validate_span
 
-# %% ../nbs/20_dependency.ipynb #ef206088
+# %% ../nbs/20_dependency.ipynb #31930d95
 def gradient_x_input(model, # torch.nn.Module (or callable) returning (n, n_outputs)
                      X:torch.Tensor, # one-hot sequences, (n, A, L)
                      args:tuple=None, # extra model inputs, first dimension n
@@ -38,24 +38,22 @@ def gradient_x_input(model, # torch.nn.Module (or callable) returning (n, n_outp
             out.append(((g - g.mean(1, keepdim=True)) * x).detach().float().cpu())
     return torch.cat(out)
 
-# %% ../nbs/20_dependency.ipynb #1c98018f
-def _substituted(x):
-    "All single substitutions of the positions `pos` of one sequence `x` (A, L): copies (M, A, L) and their position (M,)."
-    A, L = x.shape
-    pos = torch.arange(L).repeat_interleave(A)
-    char = torch.arange(A).repeat(L)
+# %% ../nbs/20_dependency.ipynb #2621015a
+def _substituted(x, start, end):
+    "All single substitutions of the positions `[start, end)` of one sequence `x` (A, L): copies (M, A, L) and their position (M,), counted from `start`."
+    A = x.shape[0]
+    pos = torch.arange(start, end).repeat_interleave(A)
+    char = torch.arange(A).repeat(end - start)
     keep = x[char, pos] == 0
     pos, char = pos[keep], char[keep]
     copies = x[None].repeat(len(pos), 1, 1)
     copies[torch.arange(len(pos)), :, pos] = 0
     copies[torch.arange(len(pos)), char, pos] = 1
-    return copies, pos
+    return copies, pos - start
 
 def _one_map(model, x, a, start, end, func, kw):
     "Dependency map (L, end - start) of one sequence `x` (A, L) with extra inputs `a`."
-    copies, pos = _substituted(x)
-    sel = (pos >= start) & (pos < end)
-    copies, pos = copies[sel], pos[sel] - start
+    copies, pos = _substituted(x, start, end)   # only the span's copies are built
     batch = torch.cat([x[None], copies])
     args = tuple(t[None].expand(len(batch), *t.shape) for t in a)
     attr = func(model, batch, **({'args': args} if args else {}), **kw).sum(-2)
@@ -63,7 +61,7 @@ def _one_map(model, x, a, start, end, func, kw):
     total = torch.zeros(end - start, x.shape[1], dtype=torch.float64).index_add_(0, pos, diff)
     return (total / torch.bincount(pos, minlength=end - start).clamp_min(1)[:, None]).T.to(attr.dtype)
 
-# %% ../nbs/20_dependency.ipynb #7cabeaf1
+# %% ../nbs/20_dependency.ipynb #abdc9592
 def dependency_map(model, # torch.nn.Module or callable, passed to `func`
                    X:torch.Tensor, # one-hot sequences, (n, A, L)
                    args:tuple=None, # extra model inputs, tensors with first dimension n
@@ -85,7 +83,7 @@ def dependency_map(model, # torch.nn.Module or callable, passed to `func`
     return torch.stack([_one_map(model, X[i], tuple(a[i] for a in args), start, end, func, kw)
                         for i in tqdm(range(len(X)), disable=not verbose, desc='dependency_map')])
 
-# %% ../nbs/20_dependency.ipynb #2dd4116a
+# %% ../nbs/20_dependency.ipynb #eaee6f2d
 def plot_dependency_map(dmap:torch.Tensor, # one map, (L, L) (start=0, end=-1)
                         X_attr:torch.Tensor, # attributions for the logo, (A, L)
                         start:int=0, # first position drawn
@@ -105,7 +103,7 @@ def plot_dependency_map(dmap:torch.Tensor, # one map, (L, L) (start=0, end=-1)
     a2.set_xlabel('substituted position'); a2.set_ylabel('attribution at')
     return fig
 
-# %% ../nbs/20_dependency.ipynb #258121f4
+# %% ../nbs/20_dependency.ipynb #13cc39b9
 class _Flat(nn.Module):
     "The model's single output flattened to (n, n_outputs)."
     def __init__(self, model): super().__init__(); self.model = model
@@ -145,7 +143,7 @@ def _pisa_attribute(flat, X, R, args, ts, batch_size, device, dtype, verbose, en
         _pisa_batch(flat, X, R, args, ts, torch.arange(s, min(s + batch_size, n * n_refs)), G, acc, deltas, device, dtype, eng)
     return acc, deltas.view(n, n_refs, T).transpose(1, 2).reshape(n * T, n_refs)
 
-# %% ../nbs/20_dependency.ipynb #31367237
+# %% ../nbs/20_dependency.ipynb #4b7dceff
 def pisa(model, # torch.nn.Module returning one tensor (n, n_outputs) or (n, ..., positions)
          X:torch.Tensor, # one-hot sequences, (n, A, L)
          args:tuple=None, # extra model inputs, first dimension n
