@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/kmers.html.md"""
 # %% auto #0
 __all__ = ['kmer_names', 'kmers', 'gapped_kmers', 'gc_content', 'entropy', 'information_content', 'one_hot_to_fasta']
 
-# %% ../nbs/21_kmers.ipynb #573fb7ce
+# %% ../nbs/21_kmers.ipynb #daf7c270
 from itertools import combinations, product
 
 import numpy as np
@@ -15,7 +15,7 @@ import torch
 
 from .utils import _DNA, _check_alphabet, _describe, _validate_int, _validate_ohe
 
-# %% ../nbs/21_kmers.ipynb #685c5bd3
+# %% ../nbs/21_kmers.ipynb #691429fc
 def _indices(X):
     "Character index of every position `(n, L)` (numpy uint8, int64 past 256 characters) and a numpy mask of the N (all-zero) columns."
     x = X.detach().cpu()
@@ -48,12 +48,13 @@ def kmer_names(k:int, # word length
     digits = (cols[:, None] // A ** np.arange(k)) % A
     return [''.join(alphabet[d] for d in row) for row in digits]
 
-# %% ../nbs/21_kmers.ipynb #19ea6436
+# %% ../nbs/21_kmers.ipynb #5c6e72d4
 def _codes(idx, offsets, base, shift=0):
-    "Column of every window `(n, W)` int64 (numpy): the characters at `offsets` of each window, as base-`base` digits (+`shift`) weighted by base**offset."
-    W = idx.shape[1] - int(offsets[-1])
-    out = np.full((idx.shape[0], W), sum(shift * base ** j for j in offsets), dtype=np.int64)
-    for j in offsets: out += idx[:, j:j + W] * np.int64(base ** j)   # one pass per offset, not per position
+    "Column of every window `(n, W)` (numpy, the smallest unsigned type that holds them, else int64): the characters at `offsets` of each window, as base-`base` digits (+`shift`) weighted by base**offset."
+    W, top = idx.shape[1] - int(offsets[-1]), base ** (int(offsets[-1]) + 1)
+    dt = np.uint16 if top <= 2 ** 16 else np.uint32 if top <= 2 ** 32 else np.int64   # narrow passes move less memory
+    out = np.full((idx.shape[0], W), sum(shift * base ** j for j in offsets), dtype=dt)
+    for j in offsets: out += idx[:, j:j + W] * dt(base ** j)   # one pass per offset, not per position
     return out
 
 def _window_ok(blocked, offsets):
@@ -89,13 +90,15 @@ def _sorted_entries(keys, vals):
 
 def _entries(cols, ok, vals, n, n_cols):
     "Entries of the `(n, n_cols)` matrix summing `vals` (None: 1) of the windows `cols` `(n, W)` (int64, overwritten) where `ok`: indices (2, m) int64 sorted by row then column, and sums; zeros left out."
+    cols = cols.astype(np.int64, copy=False)
     cols += (np.arange(n) * n_cols)[:, None]   # flat keys row * n_cols + col, in place
     keys, vals = (cols.ravel(), None if vals is None else vals.ravel()) if ok is None else (cols[ok], None if vals is None else vals[ok])
     if len(keys) == 0: return np.zeros((2, 0), np.int64), np.zeros(0)
     small = n * n_cols <= max(2 ** 24, 4 * len(keys))   # small enough to hold densely
     flat, sums = _dense_entries(keys, vals, n * n_cols) if small else _sorted_entries(keys, vals)
     ind = np.empty((2, len(flat)), np.int64)
-    np.divmod(flat, n_cols, out=(ind[0], ind[1]))
+    if n_cols & (n_cols - 1): np.divmod(flat, n_cols, out=(ind[0], ind[1]))
+    else: np.right_shift(flat, n_cols.bit_length() - 1, out=ind[0]); np.bitwise_and(flat, n_cols - 1, out=ind[1])   # a power of two
     return ind, sums
 
 def _check_cells(n, n_cols, what):
@@ -106,7 +109,7 @@ def _sparse(ind, vals, n, n_cols, dtype):
     "Sparse COO `(n, n_cols)` tensor in `dtype` from numpy indices (2, m) already sorted by row then column and unique, and values."
     return torch.sparse_coo_tensor(torch.from_numpy(ind), torch.from_numpy(np.asarray(vals)).to(dtype), (n, n_cols), is_coalesced=True, check_invariants=False)
 
-# %% ../nbs/21_kmers.ipynb #ab8a704d
+# %% ../nbs/21_kmers.ipynb #f7bcf9fb
 def kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype; N columns allowed
           k:int, # word length, 1 <= k <= L and len(alphabet)**k < 2**62
           scores:torch.Tensor=None, # per-position scores (n, L) or attributions (n, A, L) (summed over characters); None: counts
@@ -123,7 +126,7 @@ def kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype;
     entries = _entries(_codes(idx, offsets, A), _window_ok(isN, offsets), _window_values(scores, offsets), n, A ** k)
     return _sparse(*entries, n, A ** k, torch.float32 if scores is None else scores.dtype)
 
-# %% ../nbs/21_kmers.ipynb #ae081095
+# %% ../nbs/21_kmers.ipynb #c43a6962
 def _masks(min_k, max_k, max_gap, max_len):
     "Offsets of the characters of every gapped-word shape: first and last position filled, no run of gaps longer than max_gap."
     out = []
@@ -163,7 +166,7 @@ def _check_gapped(min_k, max_k, max_gap, max_len, max_gkmers, max_pos, scores, L
         max_pos = _validate_int(max_pos, 'max_pos', min=1)
     return min_k, max_k, max_gap, max_len, max_gkmers, max_pos
 
-# %% ../nbs/21_kmers.ipynb #545ce09c
+# %% ../nbs/21_kmers.ipynb #a60a5700
 def gapped_kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype; N columns allowed
                  scores:torch.Tensor=None, # per-position scores (n, L) or attributions (n, A, L); None: counts
                  min_k:int=4, # fewest characters in a word
@@ -194,7 +197,7 @@ def gapped_kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any
     order = np.lexsort((ind[1], ind[0]))
     return _sparse(ind[:, order], vals[order], n, n_cols, torch.float32 if scores is None else scores.dtype)
 
-# %% ../nbs/21_kmers.ipynb #05c047f7
+# %% ../nbs/21_kmers.ipynb #74df4b91
 def gc_content(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L); N columns allowed
                alphabet=_DNA, # characters, in row order; must contain 'C' and 'G'
               )->torch.Tensor: # (n,) float32 fraction of G or C among the non-N positions (NaN for an all-N sequence)
@@ -232,7 +235,7 @@ def information_content(X:torch.Tensor, # one-hot, PWM or counts, (A, L) or (n, 
     ic = np.log2(A) + torch.special.xlogy(p, p).sum(-2) / np.log(2)
     return ic.masked_fill(empty, 0.0).float()
 
-# %% ../nbs/21_kmers.ipynb #42a7cbab
+# %% ../nbs/21_kmers.ipynb #ec1e32e9
 def one_hot_to_fasta(X, # one-hot sequences, (n, len(alphabet), L), torch.Tensor or numpy array; N columns allowed
                      filename, # path to write (str or Path)
                      mode:str='w', # 'w' overwrites, 'a' appends
