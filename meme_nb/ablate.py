@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/ablate.html.md"""
 # %% auto #0
 __all__ = ['AblateResult', 'ablate', 'AblateAnnotationsResult', 'ablate_annotations']
 
-# %% ../nbs/19_ablate.ipynb #66112bb6
+# %% ../nbs/19_ablate.ipynb #e6fdfcae
 import inspect
 from typing import Any, NamedTuple
 
@@ -15,11 +15,13 @@ import numpy as np
 import torch
 
 from .ersatz import shuffle, dinucleotide_shuffle
+from .ism import _NoFast, _Win, _program
 from .marginalize import _func_kwargs, _map_outputs
-from .predict import predict
+from .predict import (_as_outputs, _concat, _input_dtype, _prepared_model, _to, _validate_device, _validate_dtype,
+                             predict)
 from .utils import _describe, _rng, _validate_args, _validate_index, _validate_int, _validate_ohe, _validate_span
 
-# %% ../nbs/19_ablate.ipynb #b38fca9c
+# %% ../nbs/19_ablate.ipynb #036c7abd
 def _shuffled(X, start, end, n, shuffle_fn, random_state):
     "Shuffled copies `(len(X), n, A, L)` of X's span `[start, end)`, checked."
     if not callable(shuffle_fn): raise TypeError(f"shuffle_fn must be a function f(X, start=, end=, n=, random_state=); got {_describe(shuffle_fn)}")
@@ -37,7 +39,7 @@ def _seed_kwargs(func, kw, random_state):
     except (TypeError, ValueError): return kw
     return {**kw, 'random_state': random_state} if 'random_state' in params else kw
 
-# %% ../nbs/19_ablate.ipynb #f6c03927
+# %% ../nbs/19_ablate.ipynb #7f906f0a
 class AblateResult(NamedTuple):
     "Output of `func` before and after ablation; unpacks as `y_before, y_after`."
     y_before: Any # func(model, X): e.g. (n, n_outputs)
@@ -55,7 +57,63 @@ def _call(func, model, X, args, kw):
     "func(model, X, **kw), with args=args only when there are extra inputs."
     return func(model, X, **kw) if args is None else func(model, X, args=args, **kw)
 
-# %% ../nbs/19_ablate.ipynb #e17e7e06
+# %% ../nbs/19_ablate.ipynb #2caa241d
+_PREDICT_KW = {'batch_size', 'device', 'dtype', 'verbose'}
+
+def _changed_window(x, copies):
+    "Start and width (>= 1) of the positions where any of `copies` `(m, A, L)` differs from `x` `(A, L)`."
+    pos = (copies != x).any(0).any(0).nonzero()[:, 0]
+    return (0, 1) if len(pos) == 0 else (int(pos[0]), int(pos[-1] - pos[0]) + 1)
+
+def _windowed_outputs(prog, model, X, rows, copies, args, batch_size, device, dtype, verbose):
+    "Model outputs on `copies` `(m, n, A, L)`, copy j of row r being X[rows[r]] changed in a window: one reference pass per row, then window by window."
+    from tqdm.auto import tqdm
+    cols, single = None, True
+    for r, i in enumerate(tqdm(rows.tolist(), desc='ablate', unit='sequence', disable=not verbose)):
+        x = X[i:i + 1].to(device).to(dtype)
+        refs = prog.reference(prog.inputs_of(model, x, [_to(a[i:i + 1], device, dtype, device.type != 'cpu') for a in args]))
+        lo, w = _changed_window(X[i], copies[r])
+        for b in range(0, copies.shape[1], batch_size):
+            t = copies[r, b:b + batch_size, :, lo:lo + w].to(device).to(dtype).contiguous()
+            y = prog.mutants(refs, _Win(t, torch.full((len(t),), lo, device=device), x), len(t))
+            ys = _as_outputs(y, len(t))
+            if cols is None: cols, single = [[] for _ in ys], isinstance(y, torch.Tensor)
+            for c, o in zip(cols, ys): c.append(o.cpu())
+    return _concat(cols, single)
+
+def _no_window(fast, why):
+    "None (take the plain path), or with `fast=True` a ValueError saying why the windowed path cannot run."
+    if fast: raise ValueError(f"fast=True, but the windowed path cannot run: {why}")
+
+def _predict_copies(model, X, rows, copies, args, kw, fast=None):
+    "`predict(model, copies.flatten(0, 1), **kw)` through the captured model, window by window; None where that path does not apply or `fast` is False."
+    if fast is False: return None
+    if not isinstance(model, torch.nn.Module): return _no_window(fast, "the model is not a torch.nn.Module")
+    if not set(kw) <= _PREDICT_KW: return _no_window(fast, f"predict keywords {sorted(set(kw) - _PREDICT_KW)}")
+    batch_size = _validate_int(kw.get('batch_size', inspect.signature(predict).parameters['batch_size'].default), 'batch_size', min=1)
+    device, dtype = _validate_device(kw.get('device')), _validate_dtype(kw.get('dtype'))
+    args = list(args or ())
+    with _prepared_model(model, device, dtype) as (dev, mdt), torch.no_grad():
+        in_dtype = _input_dtype(X, dtype or mdt)
+        try: prog = _program(model, X, args, dev, in_dtype)
+        except _NoFast as e: return _no_window(fast, str(e))
+        if not prog.useful: return _no_window(fast, "no layer of the model can be computed on a window")
+        return _windowed_outputs(prog, model, X, torch.as_tensor(rows), copies, args, batch_size, dev, in_dtype, kw.get('verbose', False))
+
+def _pop_fast(func, kwargs):
+    "ablate's own `fast` keyword (only with func=predict; otherwise `fast` is func's); checked."
+    fast = kwargs.pop('fast', None) if func is predict else None
+    if fast not in (None, True, False) or not isinstance(fast, (bool, type(None))): raise TypeError(f"fast must be None, True or False; got {_describe(fast)}")
+    return fast
+
+def _after(func, model, X, rows, copies, args, kw, fast=None):
+    "func on all copies `(m, n, A, L)` (row r's copies with the extra inputs of sequence rows[r]): windowed for predict where possible, else one call."
+    y = _predict_copies(model, X, rows, copies, args, kw, fast) if func is predict else None
+    if y is not None: return y
+    ra = tuple(t[torch.as_tensor(rows)] for t in args or ())
+    return _call(func, model, copies.flatten(0, 1), _repeat_args(ra, copies.shape[1]), kw)
+
+# %% ../nbs/19_ablate.ipynb #15510ac6
 def ablate(model, # torch.nn.Module or callable, passed to `func` as its first argument
            X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype
            start:int, # first position of the ablated span
@@ -66,20 +124,21 @@ def ablate(model, # torch.nn.Module or callable, passed to `func` as its first a
            random_state=None, # int seed, numpy Generator or None: seeds the shuffles (and func, when it takes one)
            func=predict, # called as `func(model, X, **kwargs)`: predict, deep_lift_shap, saturation_mutagenesis, ...
            additional_func_kwargs:dict=None, # keywords for `func`, also those named like ablate's own; win on a clash
-           **kwargs, # any other keyword goes to `func` (e.g. device, batch_size, target)
+           **kwargs, # any other keyword goes to `func` (e.g. device, batch_size, target); with func=predict, `fast` (None/True/False) picks the windowed path
           )->AblateResult: # (y_before, y_after): func on X, and on the copies with every tensor shaped (len(X), n, ...)
     "Apply `func` to `X` and to `n` copies of `X` whose span `[start, end)` is shuffled."
     _validate_ohe(X, 'X')
     start, end = _validate_span(start, end, X.shape[-1])
     n = _validate_int(n, 'n', min=1)
     args = _validate_args(args, len(X)) or None
+    fast = _pop_fast(func, kwargs)
     kw = _seed_kwargs(func, _func_kwargs(func, kwargs, additional_func_kwargs), random_state)
     Xs = _shuffled(X, start, end, n, shuffle_fn, random_state)
     y_before = _call(func, model, X, args, kw)
-    y_after = _call(func, model, Xs.flatten(0, 1), _repeat_args(args, n), kw)
+    y_after = _after(func, model, X, torch.arange(len(X)), Xs, args, kw, fast)
     return AblateResult(y_before, _fold(y_after, len(X), n))
 
-# %% ../nbs/19_ablate.ipynb #4a8fe83f
+# %% ../nbs/19_ablate.ipynb #45a97e9d
 class AblateAnnotationsResult(NamedTuple):
     "Output of `func` for every annotation before and after its span is shuffled; unpacks as `y_befores, y_afters`."
     y_befores: Any # each tensor (n_annotations, 1, ...)
@@ -105,7 +164,7 @@ def _annotation_copies(X, a, n, shuffle_fn, rng):
     seeds = rng.integers(2 ** 31, size=len(a))
     return torch.cat([_shuffled(X[i:i + 1], s, e, n, shuffle_fn, int(seed)) for (i, s, e), seed in zip(a.tolist(), seeds)])
 
-# %% ../nbs/19_ablate.ipynb #c4a8a340
+# %% ../nbs/19_ablate.ipynb #0fb408b8
 def ablate_annotations(model, # torch.nn.Module or callable, passed to `func`
                        X:torch.Tensor, # one-hot sequences the annotations point into, (n, len(alphabet), L)
                        annotations, # (n_annotations, 3) ints example_idx, start, end (tensor, array) or a DataFrame with those columns
@@ -115,16 +174,17 @@ def ablate_annotations(model, # torch.nn.Module or callable, passed to `func`
                        random_state=None, # int seed, numpy Generator or None: seeds the shuffles (and func, when it takes one)
                        func=predict, # called as `func(model, X, **kwargs)`
                        additional_func_kwargs:dict=None, # keywords for `func` that win on a clash
-                       **kwargs, # any other keyword goes to `func` (e.g. device, batch_size, target)
+                       **kwargs, # any other keyword goes to `func` (e.g. device, batch_size, target); with func=predict, `fast` as in `ablate`
                       )->AblateAnnotationsResult: # (y_befores, y_afters): each tensor (n_annotations, 1, ...) and (n_annotations, 1, n, ...)
     "Ablate each annotated span in its own sequence: `func` before and after the span is shuffled `n` times."
     _validate_ohe(X, 'X')
     a = _annotation_table(annotations, len(X), X.shape[-1])
     n = _validate_int(n, 'n', min=1)
     args = _validate_args(args, len(X))
+    fast = _pop_fast(func, kwargs)
     kw = _seed_kwargs(func, _func_kwargs(func, kwargs, additional_func_kwargs), random_state)
     Xs = _annotation_copies(X, a, n, shuffle_fn, _rng(random_state))
     rows = a[:, 0]
     y_before = _call(func, model, X[rows], tuple(t[rows] for t in args) or None, kw)
-    y_after = _call(func, model, Xs.flatten(0, 1), _repeat_args(tuple(t[rows] for t in args), n), kw)
+    y_after = _after(func, model, X, rows, Xs, args, kw, fast)
     return AblateAnnotationsResult(_map_outputs(lambda y: y[:, None], y_before), _map_outputs(lambda y: y[:, None], _fold(y_after, len(a), n)))

@@ -7,17 +7,17 @@ Docs: https://meme-nb.github.io/meme_nb/dependency.html.md"""
 # %% auto #0
 __all__ = ['gradient_x_input', 'dependency_map', 'plot_dependency_map', 'pisa']
 
-# %% ../nbs/20_dependency.ipynb #8c283e33
+# %% ../nbs/20_dependency.ipynb #3861c8b0
 import torch
 from torch import nn
 
-from .attribution import deep_lift_shap
+from .attribution import _check_convergence, _check_dls, _check_ops, _engine, _forward, _references, _stack_args, deep_lift_shap
 from .ersatz import dinucleotide_shuffle
 from .marginalize import _func_kwargs
 from .predict import _prepared_model, _validate_device, _input_dtype
 from .utils import _describe, _validate_args, _validate_index, _validate_int, _validate_ohe, _validate_span
 
-# %% ../nbs/20_dependency.ipynb #4a50cdf4
+# %% ../nbs/20_dependency.ipynb #31930d95
 def gradient_x_input(model, # torch.nn.Module (or callable) returning (n, n_outputs)
                      X:torch.Tensor, # one-hot sequences, (n, A, L)
                      args:tuple=None, # extra model inputs, first dimension n
@@ -38,24 +38,22 @@ def gradient_x_input(model, # torch.nn.Module (or callable) returning (n, n_outp
             out.append(((g - g.mean(1, keepdim=True)) * x).detach().float().cpu())
     return torch.cat(out)
 
-# %% ../nbs/20_dependency.ipynb #35778602
-def _substituted(x):
-    "All single substitutions of the positions `pos` of one sequence `x` (A, L): copies (M, A, L) and their position (M,)."
-    A, L = x.shape
-    pos = torch.arange(L).repeat_interleave(A)
-    char = torch.arange(A).repeat(L)
+# %% ../nbs/20_dependency.ipynb #2621015a
+def _substituted(x, start, end):
+    "All single substitutions of the positions `[start, end)` of one sequence `x` (A, L): copies (M, A, L) and their position (M,), counted from `start`."
+    A = x.shape[0]
+    pos = torch.arange(start, end).repeat_interleave(A)
+    char = torch.arange(A).repeat(end - start)
     keep = x[char, pos] == 0
     pos, char = pos[keep], char[keep]
     copies = x[None].repeat(len(pos), 1, 1)
     copies[torch.arange(len(pos)), :, pos] = 0
     copies[torch.arange(len(pos)), char, pos] = 1
-    return copies, pos
+    return copies, pos - start
 
 def _one_map(model, x, a, start, end, func, kw):
     "Dependency map (L, end - start) of one sequence `x` (A, L) with extra inputs `a`."
-    copies, pos = _substituted(x)
-    sel = (pos >= start) & (pos < end)
-    copies, pos = copies[sel], pos[sel] - start
+    copies, pos = _substituted(x, start, end)   # only the span's copies are built
     batch = torch.cat([x[None], copies])
     args = tuple(t[None].expand(len(batch), *t.shape) for t in a)
     attr = func(model, batch, **({'args': args} if args else {}), **kw).sum(-2)
@@ -63,7 +61,7 @@ def _one_map(model, x, a, start, end, func, kw):
     total = torch.zeros(end - start, x.shape[1], dtype=torch.float64).index_add_(0, pos, diff)
     return (total / torch.bincount(pos, minlength=end - start).clamp_min(1)[:, None]).T.to(attr.dtype)
 
-# %% ../nbs/20_dependency.ipynb #fafcf230
+# %% ../nbs/20_dependency.ipynb #abdc9592
 def dependency_map(model, # torch.nn.Module or callable, passed to `func`
                    X:torch.Tensor, # one-hot sequences, (n, A, L)
                    args:tuple=None, # extra model inputs, tensors with first dimension n
@@ -85,7 +83,7 @@ def dependency_map(model, # torch.nn.Module or callable, passed to `func`
     return torch.stack([_one_map(model, X[i], tuple(a[i] for a in args), start, end, func, kw)
                         for i in tqdm(range(len(X)), disable=not verbose, desc='dependency_map')])
 
-# %% ../nbs/20_dependency.ipynb #084b6347
+# %% ../nbs/20_dependency.ipynb #eaee6f2d
 def plot_dependency_map(dmap:torch.Tensor, # one map, (L, L) (start=0, end=-1)
                         X_attr:torch.Tensor, # attributions for the logo, (A, L)
                         start:int=0, # first position drawn
@@ -105,7 +103,7 @@ def plot_dependency_map(dmap:torch.Tensor, # one map, (L, L) (start=0, end=-1)
     a2.set_xlabel('substituted position'); a2.set_ylabel('attribution at')
     return fig
 
-# %% ../nbs/20_dependency.ipynb #21e8c0c3
+# %% ../nbs/20_dependency.ipynb #13cc39b9
 class _Flat(nn.Module):
     "The model's single output flattened to (n, n_outputs)."
     def __init__(self, model): super().__init__(); self.model = model
@@ -114,19 +112,38 @@ class _Flat(nn.Module):
         if not isinstance(y, torch.Tensor): raise TypeError(f"pisa needs a model returning one tensor; got {_describe(y)}: wrap a (profile, counts) model to return the profile")
         return y.reshape(len(X), -1)
 
-class _Pick(nn.Module):
-    "Output column `t[i]` of the flattened model for row i, (n, 1): many targets in one deep_lift_shap call."
-    def __init__(self, model): super().__init__(); self.flat = _Flat(model)
-    def forward(self, X, t, *args): return self.flat(X, *args).gather(1, t[:, None])
+def _pisa_batch(flat, X, R, args, ts, pairs, G, acc, deltas, device, dtype, eng):
+    "Add the hypothetical contributions of `pairs` for every column `ts` to `acc` `(n, T, A, L)` and fill their `deltas` `(n * n_refs, T)`: one forward of the pairs repeated `G` times, then one backward per `G` columns (replica g explains column g*K + k in pass k)."
+    B, T, (A, L) = len(pairs), len(ts), X.shape[1:]
+    K, ex = -(-T // G), pairs // R.shape[1]
+    x, r = X[ex].to(device).to(dtype).repeat(G, 1, 1), R.flatten(0, 1)[pairs].to(device).to(dtype).repeat(G, 1, 1)
+    inp = torch.cat([x, r]).requires_grad_()
+    y = _forward(flat, inp, _stack_args(args, ex.repeat(G), device, dtype), eng)
+    for k in range(K):
+        tk = torch.arange(G) * K + k                       # column index explained by each replica
+        ok = tk < T
+        col = ts[tk.clamp(max=T - 1)].repeat_interleave(B).to(device)
+        yk = y.gather(1, torch.cat([col, col])[:, None])[:, 0]
+        w = ok.repeat_interleave(B).to(device, yk.dtype)
+        m = torch.autograd.grad((yk * torch.cat([w, w])).sum(), inp, retain_graph=k + 1 < K)[0][:len(x)]
+        hyp = (m - (r * m).sum(1, keepdim=True)).view(G, B, A, L)[ok]
+        d = (((x - r) * m).double().sum((1, 2)) - (yk[:len(x)] - yk[len(x):]).double()).view(G, B)[ok]
+        rows, cols = ex[None].expand(len(hyp), B), tk[ok][:, None].expand(len(hyp), B)
+        acc.index_put_((rows, cols), hyp.to('cpu', acc.dtype), accumulate=True)
+        deltas[pairs[None].expand(len(hyp), B), cols] = d.detach().cpu()
 
-def _pisa_chunk(pick, X, R, args, ts, kw):
-    "Attributions (n, len(ts), A, L) of the output columns `ts`: every sequence repeated once per column, one call."
-    n, T = len(X), len(ts)
-    rep = lambda a: a.repeat_interleave(T, 0)
-    out = deep_lift_shap(pick, rep(X), args=(ts.repeat(n), *map(rep, args)), references=rep(R), **kw)
-    return out.view(n, T, *X.shape[1:])
+def _pisa_attribute(flat, X, R, args, ts, batch_size, device, dtype, verbose, eng):
+    "Sum over references of the hypothetical contributions `(n, T, A, L)` of the columns `ts`, and the deltas `(n * T, n_refs)`."
+    from tqdm.auto import tqdm
+    n, n_refs, T = len(X), R.shape[1], len(ts)
+    acc = torch.zeros(n, T, *X.shape[1:], dtype=torch.float64 if dtype == torch.float64 else torch.float32)
+    deltas = torch.empty(n * n_refs, T, dtype=torch.float64)
+    G = max(1, min(T, batch_size // min(batch_size, n * n_refs)))   # replicas filling a batch when there are few pairs
+    for s in tqdm(range(0, n * n_refs, batch_size), desc='pisa', unit='batch', disable=not verbose):
+        _pisa_batch(flat, X, R, args, ts, torch.arange(s, min(s + batch_size, n * n_refs)), G, acc, deltas, device, dtype, eng)
+    return acc, deltas.view(n, n_refs, T).transpose(1, 2).reshape(n * T, n_refs)
 
-# %% ../nbs/20_dependency.ipynb #a22dea5f
+# %% ../nbs/20_dependency.ipynb #4b7dceff
 def pisa(model, # torch.nn.Module returning one tensor (n, n_outputs) or (n, ..., positions)
          X:torch.Tensor, # one-hot sequences, (n, A, L)
          args:tuple=None, # extra model inputs, first dimension n
@@ -140,20 +157,19 @@ def pisa(model, # torch.nn.Module returning one tensor (n, n_outputs) or (n, ...
          print_convergence_deltas:bool=False, # print deep_lift_shap's deltas
          device=None, # None: where the model is
          random_state=None, # seed for the references
-         verbose:bool=False, # progress bar over output positions
+         verbose:bool=False, # progress bar over batches of pairs
          targets=None, # output columns to explain (ints); None: all
         ): # (n, n_targets, A, L) float32; with return_references (attributions, references)
     "DeepLIFT/SHAP attributions of every output position (column) of `model`, against one set of references."
-    _validate_ohe(X, 'X')
-    flat = _Flat(model)
-    with torch.no_grad(): n_out = flat(X[:1].float(), *[a[:1] for a in _validate_args(args, len(X))]).shape[1]
+    args, _, batch_size, device, _ = _check_dls(model, X, args, 0, batch_size, n_shuffles, warning_threshold, device, None)
+    ops, flat = _check_ops(additional_nonlinear_ops), _Flat(model)
+    with torch.no_grad(): n_out = flat(X[:1].float(), *[a[:1] for a in args]).shape[1]
     targets = torch.arange(n_out) if targets is None else _validate_index(targets, 'targets', ndim=1)
     if len(targets) == 0 or targets.min() < 0 or targets.max() >= n_out: raise ValueError(f"targets must be output columns in [0, {n_out - 1}]; got {targets.tolist()[:10]}")
-    R = references(X, n=n_shuffles, random_state=random_state) if callable(references) else references
-    kw = dict(batch_size=batch_size, hypothetical=hypothetical, warning_threshold=warning_threshold, device=device,
-              additional_nonlinear_ops=additional_nonlinear_ops, print_convergence_deltas=print_convergence_deltas)
-    from tqdm.auto import tqdm
-    pick, args = _Pick(model), _validate_args(args, len(X))
-    chunks = targets.split(max(1, 64 // max(1, len(X))))
-    out = torch.cat([_pisa_chunk(pick, X, R, args, ts, kw) for ts in tqdm(chunks, disable=not verbose, desc='pisa')], dim=1)
+    R = _references(X, references, n_shuffles, random_state)
+    with _prepared_model(flat, device, None) as (dev, mdt), _engine(flat, ops) as eng, torch.enable_grad():
+        acc, deltas = _pisa_attribute(flat, X, R, args, targets, batch_size, dev, _input_dtype(X, mdt), verbose, eng)
+    _check_convergence(deltas, warning_threshold, print_convergence_deltas)
+    out = acc / R.shape[1]
+    if not hypothetical: out = out * X[:, None].to(out.dtype)
     return (out, R) if return_references else out

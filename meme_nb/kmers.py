@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/kmers.html.md"""
 # %% auto #0
 __all__ = ['kmer_names', 'kmers', 'gapped_kmers', 'gc_content', 'entropy', 'information_content', 'one_hot_to_fasta']
 
-# %% ../nbs/21_kmers.ipynb #a91395a6
+# %% ../nbs/21_kmers.ipynb #daf7c270
 from itertools import combinations, product
 
 import numpy as np
@@ -15,12 +15,17 @@ import torch
 
 from .utils import _DNA, _check_alphabet, _describe, _validate_int, _validate_ohe
 
-# %% ../nbs/21_kmers.ipynb #dab780ac
+# %% ../nbs/21_kmers.ipynb #691429fc
 def _indices(X):
-    "Character index of every position `(n, L)` int64, and a mask of the N (all-zero) columns."
-    present = X != 0
-    idx = (present.to(torch.int32) * torch.arange(X.shape[1], dtype=torch.int32)[:, None]).sum(1)
-    return idx.long(), ~present.any(1)
+    "Character index of every position `(n, L)` (numpy uint8, int64 past 256 characters) and a numpy mask of the N (all-zero) columns."
+    x = X.detach().cpu()
+    x = (x if x.dtype in (torch.int8, torch.uint8, torch.bool) else x != 0).numpy().view(np.uint8)   # 0/1 (checked one-hot)
+    A = x.shape[1]
+    idx, present = np.zeros((x.shape[0], x.shape[2]), dtype=np.uint8 if A <= 256 else np.int64), x[:, 0] != 0
+    for a in range(1, A):   # one pass per character of the alphabet, over (n, L) slices
+        idx += x[:, a] * idx.dtype.type(a)
+        present |= x[:, a] != 0
+    return idx, ~present
 
 def _check_scores(scores, X):
     "Scores `(n, L)` as float (an `(n, A, L)` attribution tensor is summed over its characters)."
@@ -43,28 +48,68 @@ def kmer_names(k:int, # word length
     digits = (cols[:, None] // A ** np.arange(k)) % A
     return [''.join(alphabet[d] for d in row) for row in digits]
 
-# %% ../nbs/21_kmers.ipynb #3015c15a
+# %% ../nbs/21_kmers.ipynb #5c6e72d4
 def _codes(idx, offsets, base, shift=0):
-    "Column of every window `(n, W)`: the characters at `offsets` of each window, as base-`base` digits (+`shift`) weighted by base**offset."
-    W = idx.shape[1] - int(offsets.max())
-    out = torch.zeros(idx.shape[0], W, dtype=torch.long)
-    for j in offsets.tolist(): out += (idx[:, j:j + W] + shift) * base ** j   # one pass per offset, not per position
+    "Column of every window `(n, W)` (numpy, the smallest unsigned type that holds them, else int64): the characters at `offsets` of each window, as base-`base` digits (+`shift`) weighted by base**offset."
+    W, top = idx.shape[1] - int(offsets[-1]), base ** (int(offsets[-1]) + 1)
+    dt = np.uint16 if top <= 2 ** 16 else np.uint32 if top <= 2 ** 32 else np.int64   # narrow passes move less memory
+    out = np.full((idx.shape[0], W), sum(shift * base ** j for j in offsets), dtype=dt)
+    for j in offsets: out += idx[:, j:j + W] * dt(base ** j)   # one pass per offset, not per position
     return out
 
-def _window_values(scores, offsets, width, n, W, mean=False):
-    "Value of every window `(n, W)`: 1, or the sum (`mean`: the mean) of the scores at `offsets`."
-    if scores is None: return torch.ones(n, W)
-    win = scores.unfold(1, width, 1)[:, :, offsets]
-    return win.mean(-1) if mean else win.sum(-1)
+def _window_ok(blocked, offsets):
+    "Windows `(n, W)` (numpy bool) with no blocked position at any of `offsets`; None when nothing is blocked."
+    if not blocked.any(): return None
+    W = blocked.shape[1] - int(offsets[-1])
+    bad = np.zeros((blocked.shape[0], W), dtype=bool)
+    for j in offsets: bad |= blocked[:, j:j + W]
+    return ~bad
 
-def _sparse(rows, cols, vals, n, n_cols):
-    "Coalesced sparse `(n, n_cols)` matrix summing `vals` at `(rows, cols)`: a dense bincount when it is small, else coalesce."
-    if n * n_cols <= 2 ** 24:
-        dense = torch.bincount(rows * n_cols + cols, weights=vals.double(), minlength=n * n_cols).to(vals.dtype)
-        return dense.view(n, n_cols).to_sparse()
-    return torch.sparse_coo_tensor(torch.stack([rows, cols]), vals, (n, n_cols)).coalesce()
+def _window_values(scores, offsets, mean=False):
+    "Value of every window `(n, W)` (numpy float64): None for counts, else the sum (`mean`: the mean) of the scores at `offsets`."
+    if scores is None: return None
+    s, W = scores.numpy(), scores.shape[1] - int(offsets[-1])
+    out = np.zeros((s.shape[0], W))
+    for j in offsets: out += s[:, j:j + W]   # one pass per offset
+    return out / len(offsets) if mean else out
 
-# %% ../nbs/21_kmers.ipynb #05bfd114
+def _dense_entries(keys, vals, size):
+    "Unique `keys` (flat row * n_cols + col, all < size) with summed `vals`, from one bincount and a scan: sorted keys, sums."
+    d = np.bincount(keys, weights=vals, minlength=size)
+    flat = np.flatnonzero(d != 0)
+    return flat, d[flat]
+
+def _sorted_entries(keys, vals):
+    "Unique `keys` with summed `vals` (None: counts), by sorting: sorted keys, sums (zeros left out)."
+    order = np.argsort(keys, kind='stable')
+    sk = keys[order]
+    first = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+    sums = np.diff(np.r_[first, len(sk)]) if vals is None else np.add.reduceat(vals[order], first)
+    keep = sums != 0
+    return sk[first][keep], sums[keep]
+
+def _entries(cols, ok, vals, n, n_cols):
+    "Entries of the `(n, n_cols)` matrix summing `vals` (None: 1) of the windows `cols` `(n, W)` (int64, overwritten) where `ok`: indices (2, m) int64 sorted by row then column, and sums; zeros left out."
+    cols = cols.astype(np.int64, copy=False)
+    cols += (np.arange(n) * n_cols)[:, None]   # flat keys row * n_cols + col, in place
+    keys, vals = (cols.ravel(), None if vals is None else vals.ravel()) if ok is None else (cols[ok], None if vals is None else vals[ok])
+    if len(keys) == 0: return np.zeros((2, 0), np.int64), np.zeros(0)
+    small = n * n_cols <= max(2 ** 24, 4 * len(keys))   # small enough to hold densely
+    flat, sums = _dense_entries(keys, vals, n * n_cols) if small else _sorted_entries(keys, vals)
+    ind = np.empty((2, len(flat)), np.int64)
+    if n_cols & (n_cols - 1): np.divmod(flat, n_cols, out=(ind[0], ind[1]))
+    else: np.right_shift(flat, n_cols.bit_length() - 1, out=ind[0]); np.bitwise_and(flat, n_cols - 1, out=ind[1])   # a power of two
+    return ind, sums
+
+def _check_cells(n, n_cols, what):
+    "A torch sparse tensor holds at most 2**63 - 1 cells: refuse larger matrices before any work."
+    if n * n_cols >= 2 ** 63: raise ValueError(f"{what} must keep the matrix below 2**63 cells (torch sparse tensors count them in int64); got {n} rows x {n_cols} columns")
+
+def _sparse(ind, vals, n, n_cols, dtype):
+    "Sparse COO `(n, n_cols)` tensor in `dtype` from numpy indices (2, m) already sorted by row then column and unique, and values."
+    return torch.sparse_coo_tensor(torch.from_numpy(ind), torch.from_numpy(np.asarray(vals)).to(dtype), (n, n_cols), is_coalesced=True, check_invariants=False)
+
+# %% ../nbs/21_kmers.ipynb #f7bcf9fb
 def kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype; N columns allowed
           k:int, # word length, 1 <= k <= L and len(alphabet)**k < 2**62
           scores:torch.Tensor=None, # per-position scores (n, L) or attributions (n, A, L) (summed over characters); None: counts
@@ -74,15 +119,14 @@ def kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype;
     n, A, L = X.shape
     k = _validate_int(k, 'k', min=1, max=L)
     if A ** k >= 2 ** 62: raise ValueError(f"k must keep len(alphabet)**k below 2**62; got k={k} with {A} characters")
+    _check_cells(n, A ** k, 'k')
     scores = _check_scores(scores, X)
     idx, isN = _indices(X)
-    offsets = torch.arange(k)
-    codes, vals = _codes(idx, offsets, A), _window_values(scores, offsets, k, n, L - k + 1)
-    ok = ~isN.unfold(1, k, 1).any(-1)
-    rows = torch.arange(n)[:, None].expand_as(codes)
-    return _sparse(rows[ok], codes[ok], vals[ok], n, A ** k)
+    offsets = list(range(k))
+    entries = _entries(_codes(idx, offsets, A), _window_ok(isN, offsets), _window_values(scores, offsets), n, A ** k)
+    return _sparse(*entries, n, A ** k, torch.float32 if scores is None else scores.dtype)
 
-# %% ../nbs/21_kmers.ipynb #38e50f39
+# %% ../nbs/21_kmers.ipynb #c43a6962
 def _masks(min_k, max_k, max_gap, max_len):
     "Offsets of the characters of every gapped-word shape: first and last position filled, no run of gaps longer than max_gap."
     out = []
@@ -91,17 +135,26 @@ def _masks(min_k, max_k, max_gap, max_len):
             filled = (True,) if length == 1 else (True, *inner, True)
             runs = ''.join('x' if f else '.' for f in filled).split('x')
             if min_k <= sum(filled) <= max_k and max(map(len, runs)) <= max_gap:
-                out.append(torch.tensor([j for j, f in enumerate(filled) if f]))
+                out.append([j for j, f in enumerate(filled) if f])
     return out
 
-def _top_per_row(rows, cols, vals, m):
-    "Keep the `m` entries of largest |value| in each row (stable on ties)."
-    order = vals.abs().argsort(descending=True, stable=True)
-    order = order[rows[order].argsort(stable=True)]
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    first = torch.searchsorted(rows, rows, right=False)
-    keep = torch.arange(len(rows)) - first < m
-    return rows[keep], cols[keep], vals[keep]
+def _top_per_row(ind, vals, m):
+    "Keep the `m` entries (indices (2, k), values) of largest |value| in each row (earlier entries first on ties), numpy; grouped by row."
+    order = np.argsort(-np.abs(vals), kind='stable')
+    order = order[np.argsort(ind[0, order], kind='stable')]
+    ind, vals = ind[:, order], vals[order]
+    keep = np.arange(len(vals)) - np.searchsorted(ind[0], ind[0]) < m
+    return ind[:, keep], vals[keep]
+
+def _merge_top(parts, m):
+    "The `m` largest entries per row of the (indices, values) `parts`, earlier parts first on ties."
+    return _top_per_row(np.concatenate([p[0] for p in parts], 1), np.concatenate([p[1] for p in parts]), m)
+
+def _row_bar(kept, n, m):
+    "|value| a new entry must exceed to enter its row's top `m` (the row's m-th largest kept |value|; -inf while the row holds fewer)."
+    counts = np.bincount(kept[0][0], minlength=n)
+    last = np.cumsum(counts) - 1   # kept is grouped by row, largest |value| first
+    return np.where(counts >= m, np.abs(kept[1])[last.clip(0)] if len(kept[1]) else 0., -np.inf)
 
 def _check_gapped(min_k, max_k, max_gap, max_len, max_gkmers, max_pos, scores, L):
     "Validate gapped_kmers' sizes; return them as ints."
@@ -113,7 +166,7 @@ def _check_gapped(min_k, max_k, max_gap, max_len, max_gkmers, max_pos, scores, L
         max_pos = _validate_int(max_pos, 'max_pos', min=1)
     return min_k, max_k, max_gap, max_len, max_gkmers, max_pos
 
-# %% ../nbs/21_kmers.ipynb #e26a160f
+# %% ../nbs/21_kmers.ipynb #a60a5700
 def gapped_kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any dtype; N columns allowed
                  scores:torch.Tensor=None, # per-position scores (n, L) or attributions (n, A, L); None: counts
                  min_k:int=4, # fewest characters in a word
@@ -128,21 +181,23 @@ def gapped_kmers(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L), any
     n, A, L = X.shape
     scores = _check_scores(scores, X)
     min_k, max_k, max_gap, max_len, max_gkmers, max_pos = _check_gapped(min_k, max_k, max_gap, max_len, max_gkmers, max_pos, scores, L)
+    _check_cells(n, (A + 1) ** max_len, 'max_len')
     idx, blocked = _indices(X)
     if max_pos is not None:
-        blocked = blocked | torch.ones_like(blocked).scatter_(1, scores.topk(min(max_pos, L), dim=1).indices, False)
-    kept = [torch.empty(0, dtype=torch.long)] * 2 + [torch.empty(0, dtype=torch.float32 if scores is None else scores.dtype)]
+        blocked = blocked | torch.ones(n, L, dtype=torch.bool).scatter_(1, scores.topk(min(max_pos, L), dim=1).indices, False).numpy()
+    n_cols = (A + 1) ** max_len
+    kept, bar = (np.zeros((2, 0), np.int64), np.zeros(0)), np.full(n, -np.inf)
     for off in _masks(min_k, max_k, max_gap, max_len):
-        width = int(off[-1]) + 1
-        codes, vals = _codes(idx, off, A + 1, shift=1), _window_values(scores, off, width, n, L - width + 1, mean=True)
-        ok = ~blocked.unfold(1, width, 1)[:, :, off].any(-1)
-        rows = torch.arange(n)[:, None].expand_as(codes)
-        m = _sparse(rows[ok], codes[ok], vals[ok], n, (A + 1) ** max_len)
-        new = _top_per_row(*m.indices(), m.values(), max_gkmers)
-        kept = _top_per_row(*[torch.cat([a, b]) for a, b in zip(kept, new)], max_gkmers)
-    return _sparse(kept[0], kept[1], kept[2], n, (A + 1) ** max_len)
+        ind, vals = _entries(_codes(idx, off, A + 1, shift=1), _window_ok(blocked, off), _window_values(scores, off, mean=True), n, n_cols)
+        new = np.abs(vals) > bar[ind[0]]   # a tie with a kept word loses to it (earlier mask): such entries cannot enter
+        if not new.any(): continue
+        kept = _merge_top([kept, (ind[:, new], vals[new])], max_gkmers)
+        bar = _row_bar(kept, n, max_gkmers)
+    ind, vals = kept
+    order = np.lexsort((ind[1], ind[0]))
+    return _sparse(ind[:, order], vals[order], n, n_cols, torch.float32 if scores is None else scores.dtype)
 
-# %% ../nbs/21_kmers.ipynb #bd621418
+# %% ../nbs/21_kmers.ipynb #74df4b91
 def gc_content(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), L); N columns allowed
                alphabet=_DNA, # characters, in row order; must contain 'C' and 'G'
               )->torch.Tensor: # (n,) float32 fraction of G or C among the non-N positions (NaN for an all-N sequence)
@@ -180,7 +235,7 @@ def information_content(X:torch.Tensor, # one-hot, PWM or counts, (A, L) or (n, 
     ic = np.log2(A) + torch.special.xlogy(p, p).sum(-2) / np.log(2)
     return ic.masked_fill(empty, 0.0).float()
 
-# %% ../nbs/21_kmers.ipynb #2d94434a
+# %% ../nbs/21_kmers.ipynb #ec1e32e9
 def one_hot_to_fasta(X, # one-hot sequences, (n, len(alphabet), L), torch.Tensor or numpy array; N columns allowed
                      filename, # path to write (str or Path)
                      mode:str='w', # 'w' overwrites, 'a' appends

@@ -34,3 +34,20 @@ def test_pisa_equals_deep_lift_shap_per_column():
     for k, t in enumerate([0, 7, 19]):
         torch.testing.assert_close(P[:, k], deep_lift_shap(model, X, target=t, references=R), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match='targets must be output columns'): pisa(model, X, targets=[20])
+
+
+@pytest.mark.parametrize('batch_size', [1, 4, 16, 64])   # G = 1, 1, 2 (3 passes for 5 columns), 5
+def test_pisa_batching_does_not_change_results(batch_size):
+    "Pairs repeated to fill a batch (replicas explaining different columns, passes not dividing the columns evenly) or split over batches: deep_lift_shap per column, with extra inputs."
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__(); torch.manual_seed(1)
+            self.body = nn.Sequential(nn.Conv1d(4, 4, 5, padding=2), nn.ReLU(), nn.Conv1d(4, 1, 3, padding=1), nn.Flatten())
+        def forward(self, X, w): return self.body(X) * w
+    model, X = Scaled(), random_one_hot((3, 4, 16), random_state=3).float()
+    w = torch.tensor([[1.], [2.], [0.5]])
+    ts = [0, 3, 8, 9, 15]
+    P, R = pisa(model, X, args=(w,), n_shuffles=2, random_state=1, batch_size=batch_size, targets=ts, hypothetical=True, return_references=True)
+    for k, t in enumerate(ts):
+        want = deep_lift_shap(model, X, args=(w,), target=t, references=R, hypothetical=True)
+        torch.testing.assert_close(P[:, k], want, rtol=1e-5, atol=1e-6)
