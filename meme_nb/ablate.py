@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .ersatz import shuffle, dinucleotide_shuffle
-from .ism import _NoFast, _Win, _program
+from .ism import _NoFast, _Win, _program, _worth_capturing
 from .marginalize import _func_kwargs, _map_outputs
 from .predict import (_as_outputs, _concat, _input_dtype, _prepared_model, _to, _validate_device, _validate_dtype,
                              predict)
@@ -95,6 +95,7 @@ def _predict_copies(model, X, rows, copies, args, kw, fast=None):
     args = list(args or ())
     with _prepared_model(model, device, dtype) as (dev, mdt), torch.no_grad():
         in_dtype = _input_dtype(X, dtype or mdt)
+        if fast is None and not _worth_capturing(model, X, args, in_dtype, copies.shape[0] * copies.shape[1]): return None
         try: prog = _program(model, X, args, dev, in_dtype)
         except _NoFast as e: return _no_window(fast, str(e))
         if not prog.useful: return _no_window(fast, "no layer of the model can be computed on a window")

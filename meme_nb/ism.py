@@ -403,6 +403,18 @@ def _program(model, X, args, device, dtype):
     if isinstance(cache[key], _NoFast): raise cache[key]
     return cache[key]
 
+_FAST_MIN_EDITS = 512   # fast=None in callers with few copies: capture once a model has been asked for this many (capture: about a second)
+_PLAIN_SEEN = weakref.WeakKeyDictionary()
+
+def _worth_capturing(model, X, args, dtype, k):
+    "For callers whose `fast=None` runs `k` edited copies: whether to capture `model` now (already captured or refused for such inputs, or the copies asked for so far, these `k` included, reach `_FAST_MIN_EDITS`); otherwise count them and say no."
+    if not isinstance(model, torch.nn.Module): return False
+    key = _signature(model, X, args, dtype)
+    if key in _PROGRAMS.get(model, {}): return True
+    seen = _PLAIN_SEEN.setdefault(model, {})
+    seen[key] = seen.get(key, 0) + k
+    return seen[key] >= _FAST_MIN_EDITS
+
 # %% ../nbs/06_ism.ipynb #a545f749
 def _one_hot_columns(c, A, device, dtype):
     "Columns `(B, A, 1)` holding character `c[b]` of an alphabet of `A`."

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from .utils import MemeNbWarning, _DNA, _describe, _validate_index, _validate_int, _validate_ohe, one_hot_encode, reverse_complement
 from .io import _fits, _open_sequences, _read_lines, _sequence_lengths, jaspar_path, read_meme
 from .predict import predict, _as_outputs, _check_predict, _input_dtype, _prepared_model, _to, _validate_device, _validate_dtype
-from .ism import _PROGRAMS, _fast_program, _signature, _window_outputs
+from .ism import _PROGRAMS, _fast_program, _window_outputs, _worth_capturing
 from .marginalize import _func_kwargs
 from .attribution import deep_lift_shap
 from .seqlets import recursive_seqlets
@@ -69,11 +69,6 @@ class VariantEffect(NamedTuple):
 
 # %% ../nbs/16_variant_effect.ipynb #04c11314
 _FAST_MAX_SPAN = 0.25   # fast=None: windowed recomputation for edits spanning at most this fraction of the length
-_FAST_MIN_EDITS = 512   # fast=None: fewer windowed copies than this do not repay a first capture (about a second)
-
-def _captured(model, X, args, dtype):
-    "Whether `model` was already captured (or refused) for inputs like `X` and `args` in `dtype`."
-    return isinstance(model, torch.nn.Module) and _signature(model, X, args, dtype) in _PROGRAMS.get(model, {})
 
 def _spans(X, X_edit, rows, chunk=4096):
     "First position and width of the stretch where each `X_edit[i]` differs from `X[rows[i]]` (width 0 where it does not): two (k,) int64."
@@ -162,7 +157,7 @@ def _paired_outputs(model, # torch.nn.Module (or callable: then None)
     if fast is False or not (fast or bool(win.any())): return None
     with _prepared_model(model, device, dtype) as (dev, model_dtype), torch.no_grad():
         in_dtype = _input_dtype(X, dtype or model_dtype)
-        if fast is None and int(win.sum()) < _FAST_MIN_EDITS and not _captured(model, X, args, in_dtype): return None
+        if fast is None and not _worth_capturing(model, X, args, in_dtype, int(win.sum())): return None
         prog = _fast_program(model, X, args, fast, dev, in_dtype, caller, warn=False)
         if prog is None: return None
         return _run_pairs(prog, model, X, X_edit, rows, args, win, lo, width, batch_size, dev, in_dtype, verbose)

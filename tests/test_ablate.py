@@ -116,3 +116,24 @@ def test_errors_before_any_call():
     with pytest.raises(ValueError, match=r'annotations\[1\]'): ablate_annotations(None, X, [[0, 0, 5], [2, 0, 5]], func=f)
     with pytest.raises(ValueError, match='integer indices'): ablate_annotations(None, X, np.array([[0, 0, np.nan]]), func=f)
     assert calls == []
+
+
+def test_fast_none_captures_only_once_enough_copies_were_asked_for(monkeypatch):
+    "fast=None: a small call runs plain and captures nothing; once the copies asked for reach the threshold the model is captured and windows give predict's numbers."
+    import meme_nb.ism as ism
+    monkeypatch.setattr(ism, '_FAST_MIN_EDITS', 25)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv1d(4, 4, 5, padding=2), torch.nn.ReLU(), torch.nn.Conv1d(4, 2, 3, padding=1), torch.nn.ReLU(),
+                              torch.nn.Flatten(), torch.nn.Linear(2 * 40, 3)).eval()
+    X = random_one_hot((2, 4, 40), random_state=1).float()
+    calls = []
+    net.register_forward_pre_hook(lambda m, a: calls.append(1))
+    plain = lambda model, X, fast=None, **kw: predict(model, X, **kw)
+    first = ablate(net, X, 10, 20, n=5, random_state=0)              # 10 copies asked for: plain
+    assert net not in ism._PROGRAMS and len(calls) == 2
+    second = ablate(net, X, 10, 20, n=5, random_state=0)             # 20: still plain
+    assert net not in ism._PROGRAMS
+    third = ablate(net, X, 10, 20, n=5, random_state=0)              # 30 >= 25: captured, copies by windows
+    assert net in ism._PROGRAMS
+    expect = ablate(net, X, 10, 20, n=5, random_state=0, func=plain)
+    for r in (first, second, third): torch.testing.assert_close(r.y_after, expect.y_after, atol=1e-5, rtol=1e-5)

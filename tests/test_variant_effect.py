@@ -380,6 +380,7 @@ def test_command_chunks_and_resume(tmp_path, genome, truth_variants):
 
 from test_ism import Random1d, _out_len, layer   # the random conv-net zoo of the ISM fast-path tests
 import meme_nb.variant_effect as ve
+import meme_nb.ism as ism
 
 
 def flat(y): return [t for v in y for t in (v if isinstance(v, list) else [v])]
@@ -461,12 +462,15 @@ def test_fast_fallback_and_errors(monkeypatch):
     conv.register_forward_pre_hook(lambda m, a: calls.append(1))    # (reading the batch size here would make the capture fail)
     plain = substitution_effect(conv, X, s)                          # 2 edits < _FAST_MIN_EDITS and nothing captured yet: plain
     assert calls == [1, 1] and conv not in ve._PROGRAMS
-    monkeypatch.setattr(ve, '_FAST_MIN_EDITS', 1)
+    monkeypatch.setattr(ism, '_FAST_MIN_EDITS', 7)
+    substitution_effect(conv, X, s)                                  # 6 copies asked for so far (3 a call): still plain
+    assert calls == [1, 1, 1, 1] and conv not in ve._PROGRAMS
     assert_same_pairs(substitution_effect(conv, X, s), plain)        # enough edits: captured (one traced call), then windows only
     assert conv in ve._PROGRAMS
     calls.clear()
     assert_same_pairs(substitution_effect(conv, X, s), plain)
     assert calls == []
+    monkeypatch.setattr(ism, '_FAST_MIN_EDITS', 1)                  # every call tries to capture
     nr = NoRule()
     with warnings.catch_warnings():
         warnings.simplefilter('error')
