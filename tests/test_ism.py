@@ -203,18 +203,25 @@ def assert_fast_equals_plain(model, X, **kw):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * max(float(b.abs().max()), y_scale, 1e-6))
 
 
+def random_case(spec, head, n_ctl, n, seed, L=48):
+    "A random net of `spec` with its head and control track, n one-hot sequences of length L and the control inputs; None when its output is too long."
+    Lo = _out_len(spec, L)
+    if Lo is None or Lo > 80: return None
+    torch.manual_seed(seed)
+    model = Random1d(spec, head, n_ctl).eval()
+    X = random_one_hot((n, 4, L), random_state=seed)
+    return model, X, ((torch.rand(n, n_ctl, max(L, 80)),) if n_ctl else None)
+
+
 @settings(max_examples=25, deadline=None)
 @given(spec=st.lists(layer, min_size=1, max_size=5), head=st.sampled_from(['dense', 'mean', 'profile']), n_ctl=st.sampled_from([0, 0, 2]),
        n=st.integers(1, 3), bs=st.sampled_from([1, 5, 32, 500]), seed=st.integers(0, 100), data=st.data())
 def test_fast_random_models(spec, head, n_ctl, n, bs, seed, data):
     "Random stacks of convs (dilated, strided, padded), pools, crops, pads, residual blocks: fast == plain, raw and attributions."
-    L = 48
-    Lo = _out_len(spec, L)
-    if Lo is None or Lo > 80: return
-    torch.manual_seed(seed)
-    model = Random1d(spec, head, n_ctl).eval()
-    X = random_one_hot((n, 4, L), random_state=seed)
-    args = (torch.rand(n, n_ctl, max(L, 80)),) if n_ctl else None
+    case = random_case(spec, head, n_ctl, n, seed)
+    if case is None: return
+    model, X, args = case
+    L = X.shape[-1]
     start = data.draw(st.integers(0, L - 1)); end = data.draw(st.integers(start + 1, L))
     assert_fast_equals_plain(model, X, args=args, start=start, end=end, batch_size=bs, raw_outputs=True)
     target = data.draw(st.sampled_from([None, 0, slice(0, 2), [0, 2]]))

@@ -378,7 +378,7 @@ def test_command_chunks_and_resume(tmp_path, genome, truth_variants):
 
 # ---------- fast path: windowed recomputation equals two plain passes ----------
 
-from test_ism import Random1d, _out_len, layer   # the random conv-net zoo of the ISM fast-path tests
+from test_ism import layer, random_case   # the random conv-net zoo of the ISM fast-path tests
 import meme_nb.variant_effect as ve
 import meme_nb.ism as ism
 
@@ -403,13 +403,9 @@ edit_rows = st.lists(st.tuples(st.integers(0, 4), st.one_of(st.sampled_from([0, 
        n=st.integers(1, 5), bs=st.sampled_from([1, 2, 64]), seed=st.integers(0, 100), rows=edit_rows)
 def test_fast_substitutions_random_models(spec, head, n_ctl, n, bs, seed, rows):
     "Random conv nets (dilated, strided, padded convs, pools, crops, pads, residuals; dense/mean/profile heads, a control track): fast == plain."
-    L = 48
-    Lo = _out_len(spec, L)
-    if Lo is None or Lo > 80: return
-    torch.manual_seed(seed)
-    model = Random1d(spec, head, n_ctl).eval()
-    X = random_one_hot((n, 4, L), random_state=seed)
-    args = (torch.rand(n, n_ctl, max(L, 80)),) if n_ctl else None
+    case = random_case(spec, head, n_ctl, n, seed)
+    if case is None: return
+    model, X, args = case
     s = torch.tensor([r for r in rows if r[0] < n], dtype=torch.long).reshape(-1, 3)   # several per example, edges included, some examples none
     fast = substitution_effect(model, X, s, args=args, batch_size=bs, fast=True)
     plain = substitution_effect(model, X, s, args=args, batch_size=bs, fast=False)

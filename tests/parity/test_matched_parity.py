@@ -1,7 +1,8 @@
 """local_dinucleotide_shuffle and extract_matching_loci agree with tangermeme 1.6.0 at the level of properties and distributions
 (the random draws differ, so the outputs themselves cannot be compared); skipped when it is not installed."""
-import warnings
+import sys, warnings
 from collections import Counter
+from pathlib import Path
 
 import numpy as np, pytest, torch
 
@@ -11,20 +12,12 @@ from tangermeme.ersatz import local_dinucleotide_shuffle as tm_local
 from meme_nb.ersatz import local_dinucleotide_shuffle
 from meme_nb.utils import characters, random_one_hot
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from test_ersatz import slow_bins   # the bin-layout oracle of the unit tests
+
 
 def strs(Y): return [characters(y, allow_N=True) for y in Y.reshape(-1, *Y.shape[-2:])]
 def dinucs(s): return Counter(s[i:i + 2] for i in range(len(s) - 1))
-
-
-def slow_bins(L, bin_size, min_bin_size, first):
-    "The documented layout, bin by bin: first bin `first` long, then bin_size, a last bin shorter than min_bin_size merged."
-    cuts, pos = [0], min(first, L)
-    while pos < L:
-        cuts.append(pos); pos = min(pos + bin_size, L)
-    cuts.append(L)
-    bins = [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
-    if len(bins) > 1 and bins[-1][1] - bins[-1][0] < min_bin_size: bins[-2:] = [(bins[-2][0], L)]
-    return bins
 
 
 def fitting_first_bins(s, y, bin_size, min_bin_size):
