@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #7801dcf8
+# %% ../nbs/09_annotate.ipynb #8f29f331
 import bisect, math, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #764d4419
+# %% ../nbs/09_annotate.ipynb #b15fa6a7
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #03a8db47
+# %% ../nbs/09_annotate.ipynb #d089a02c
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #3bc7acda
+# %% ../nbs/09_annotate.ipynb #55a5f8b2
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #25351ced
+# %% ../nbs/09_annotate.ipynb #d1b1ed31
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -155,7 +155,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #9eb0434d
+# %% ../nbs/09_annotate.ipynb #f20327ba
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -189,6 +189,16 @@ def _length_blocks(lens):
     ends = torch.cumsum(c, 0).tolist()
     return [(n, e - k, e) for n, k, e in zip(u.tolist(), c.tolist(), ends)]
 
+def _segments(tg, budget=4096):
+    "Runs of consecutive blocks (one target length, one strand) of the layout, each at most `budget` positions (or one block): `(start, end, [(strand, n, c0, c1, offset in the run), ...])`."
+    P, out, cur = tg.pad, [], None
+    for s in range(tg.first.shape[0]):
+        for n, c0, c1 in _length_blocks(tg.lens):
+            st = int(tg.first[s, c0]); end = st + (c1 - c0) * (n + P)
+            if cur is None or end - cur[0] > budget: cur = [st, end, []]; out.append(cur)
+            cur[1] = end; cur[2].append((s, n, c0, c1, st - cur[0]))
+    return out
+
 def _best_offsets(Zc, key, tg, m):
     "Best score (minus the overhang baseline), its offset and strand of the queries with kernels `key` (B, M) and lengths `m` (B,) against every target: three (B, T) tensors."
     (S, T), P, B = tg.first.shape, tg.pad, len(m)
@@ -197,18 +207,16 @@ def _best_offsets(Zc, key, tg, m):
     dt = torch.int64 if (P + 1) * float(X.abs().max()) * 2 ** bits >= 2 ** 30 else torch.int32
     short = (P + 1 - m)[None, :] if bool((m <= P).any()) else None
     best = torch.empty(S, T, B, dtype=dt)
-    for n, c0, c1 in _length_blocks(tg.lens):
-        for s in range(S):
-            st, length = int(tg.first[s, c0]), (c1 - c0) * (n + P)
-            rel = tg.rel[st:st + length, None]
-            k = _window_sums(X, local, st, length).to(dt).mul_(2 ** bits).add_(2 ** bits - 1 - rel)   # ties: the smallest offset wins
-            if short is not None: k.masked_fill_(rel < short, torch.iinfo(dt).min)   # starts that leave a short query entirely in the pad
-            best[s, c0:c1] = k.view(c1 - c0, n + P, B).amax(1)
+    for st, end, blocks in _segments(tg):   # a few long runs of blocks: few, large products
+        rel = tg.rel[st:end, None]
+        k = _window_sums(X, local, st, end - st).to(dt).mul_(2 ** bits).add_(2 ** bits - 1 - rel)   # ties: the smallest offset wins
+        if short is not None: k.masked_fill_(rel < short, torch.iinfo(dt).min)   # starts that leave a short query entirely in the pad
+        for s, n, c0, c1, o in blocks: best[s, c0:c1] = k[o:o + (c1 - c0) * (n + P)].view(c1 - c0, n + P, B).amax(1)
     score, arg = (best >> bits).transpose(1, 2), (2 ** bits - 1 - (best & (2 ** bits - 1))).transpose(1, 2)
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool)
     return torch.where(rc, score[-1], score[0]).long(), torch.where(rc, arg[-1], arg[0]).long() - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #c8ebf632
+# %% ../nbs/09_annotate.ipynb #2dd333da
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
     K, w = H.shape
@@ -244,7 +252,7 @@ def _log_sf(P):
     "log(1 - P(score >= s)) for s = 0 .. W of each row of the pmfs `P` (R, W): (R, W + 1), -inf where the survival is 1."
     return torch.log1p(-_survival(P).clamp_(0, 1))
 
-# %% ../nbs/09_annotate.ipynb #daa06c74
+# %% ../nbs/09_annotate.ipynb #1fdb9527
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -286,7 +294,7 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #af418f2b
+# %% ../nbs/09_annotate.ipynb #96e57692
 def _lookup(lv, S, rows, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold S + z0 * L: (R, C); a span index -1 is the zero row."
     W1 = lv.table.numel() // (len(lv.P) + 1)
@@ -317,7 +325,7 @@ def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 17):
     add(eq, gt, ce, len(n), lambda a, b: lv.start[off(a, b)][:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #7c66b390
+# %% ../nbs/09_annotate.ipynb #c4e494f1
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -335,7 +343,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #cdf70bb9
+# %% ../nbs/09_annotate.ipynb #829129cb
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -369,7 +377,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #7bc635b5
+# %% ../nbs/09_annotate.ipynb #f29c8dba
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -445,7 +453,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #0a736711
+# %% ../nbs/09_annotate.ipynb #9d53aaf2
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -482,7 +490,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #f34f9701
+# %% ../nbs/09_annotate.ipynb #5e13922e
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -514,7 +522,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #0fc15cbf
+# %% ../nbs/09_annotate.ipynb #be9459dd
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -558,7 +566,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #d3e3c22c
+# %% ../nbs/09_annotate.ipynb #759dcb53
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -577,7 +585,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #d04ae593
+# %% ../nbs/09_annotate.ipynb #fe603ace
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -603,7 +611,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #7fbbb1fc
+# %% ../nbs/09_annotate.ipynb #2fd6e37c
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
