@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #bada8ee7
+# %% ../nbs/09_annotate.ipynb #681e515c
 import bisect, math, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #5cf17eb4
+# %% ../nbs/09_annotate.ipynb #66ea983d
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #167e2ac6
+# %% ../nbs/09_annotate.ipynb #adee67a6
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #b64a2058
+# %% ../nbs/09_annotate.ipynb #5ed61707
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #35a08f60
+# %% ../nbs/09_annotate.ipynb #559286ee
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -155,7 +155,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #f9e55ae3
+# %% ../nbs/09_annotate.ipynb #afd95743
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -209,14 +209,14 @@ def _best_offsets(Zc, key, tg, m):
     best = torch.empty(S, T, B, dtype=dt)
     for st, end, blocks in _segments(tg):   # a few long runs of blocks: few, large products
         rel = tg.rel[st:end, None]
-        k = _window_sums(X, local, st, end - st).to(dt).mul_(2 ** bits).add_(2 ** bits - 1 - rel)   # ties: the smallest offset wins
+        k = torch.add(2 ** bits - 1 - rel, _window_sums(X, local, st, end - st).to(dt), alpha=2 ** bits)   # ties: the smallest offset wins
         if short is not None: k.masked_fill_(rel < short, torch.iinfo(dt).min)   # starts that leave a short query entirely in the pad
         for s, n, c0, c1, o in blocks: best[s, c0:c1] = k[o:o + (c1 - c0) * (n + P)].view(c1 - c0, n + P, B).amax(1)
     score, arg = (best >> bits).transpose(1, 2), (2 ** bits - 1 - (best & (2 ** bits - 1))).transpose(1, 2)
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool)
     return torch.where(rc, score[-1], score[0]).long(), torch.where(rc, arg[-1], arg[0]).long() - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #3fac0e3e
+# %% ../nbs/09_annotate.ipynb #2349c7d2
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
     K, w = H.shape
@@ -256,7 +256,7 @@ def _log_sf(P, out=None):
     out[:, W] = 0
     return out.clamp_(0, 1).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #73e14995
+# %% ../nbs/09_annotate.ipynb #0221e073
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -301,7 +301,7 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #388a4371
+# %% ../nbs/09_annotate.ipynb #357e9809
 def _lookup(lv, S, rows, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold S + z0 * L: (R, C); a span index -1 is the zero row."
     W1 = lv.table.numel() // (len(lv.P) + 1)
@@ -315,24 +315,24 @@ def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 17):
     L, tasks = lv.L, []
     gt, eq = int(torch.searchsorted(m, L, right=True)), int(torch.searchsorted(m, L))
     cg, ce = int(torch.searchsorted(n, L, right=True)), int(torch.searchsorted(n, L))
-    def add(r0, r1, c0, c1, spans, mult=None):
+    def add(r0, r1, c0, c1, width, spans, mult=None):   # width: spans per row (of the last row)
         if r1 <= r0 or c1 <= c0: return
-        step = max(1, chunk // ((c1 - c0) * spans(r1 - 1, r1).shape[1]))
+        step = max(1, chunk // ((c1 - c0) * width))
         for a in range(r0, r1, step):
             b = min(r1, a + step)
             def task(a=a, b=b):
                 q = rows[a:b]
                 A[q, c0:c1] += _lookup(lv, S[q, c0:c1], q, z0, spans(a, b), mult)
             tasks.append(task)
-    off = lambda a, b: torch.arange(a, b) - lv.lo           # level-local index of length-sorted rows a..b
-    add(gt, len(rows), cg, len(n), lambda a, b: torch.stack([lv.start[off(a, b)], lv.start[off(a, b)] + m[a:b] - L], 1))     # prefix and suffix
+    first = lambda a, b: lv.start[a - lv.lo:b - lv.lo]      # first span of the length-sorted rows a..b
+    add(gt, len(rows), cg, len(n), 2, lambda a, b: torch.stack([first(a, b), first(a, b) + m[a:b] - L], 1))     # prefix and suffix
     if cg > ce:   # targets of length L, longer queries: every inner span
-        inner = lambda a, b, w: torch.where(torch.arange(w) <= (m[a:b] - L)[:, None], lv.start[off(a, b)][:, None] + torch.arange(w), -1)
-        add(gt, len(rows), ce, cg, lambda a, b: inner(a, b, int(m[b - 1]) - L + 1))
-    add(eq, gt, ce, len(n), lambda a, b: lv.start[off(a, b)][:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
+        inner = lambda a, b, w: torch.where(torch.arange(w) <= (m[a:b] - L)[:, None], first(a, b)[:, None] + torch.arange(w), -1)
+        add(gt, len(rows), ce, cg, int(m[-1]) - L + 1, lambda a, b: inner(a, b, int(m[b - 1]) - L + 1))
+    add(eq, gt, ce, len(n), 1, lambda a, b: first(a, b)[:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #d6780bba
+# %% ../nbs/09_annotate.ipynb #667c31ba
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -350,7 +350,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #397779d3
+# %% ../nbs/09_annotate.ipynb #396be408
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -384,7 +384,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #ebe0c425
+# %% ../nbs/09_annotate.ipynb #76279630
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -467,7 +467,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #c6251c55
+# %% ../nbs/09_annotate.ipynb #ed01c2fa
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -504,7 +504,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #282540fd
+# %% ../nbs/09_annotate.ipynb #82839546
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -536,7 +536,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #8240a346
+# %% ../nbs/09_annotate.ipynb #e60fa86b
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -580,7 +580,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #d073d078
+# %% ../nbs/09_annotate.ipynb #00ab6d41
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -599,7 +599,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #c9ad7c15
+# %% ../nbs/09_annotate.ipynb #c3012636
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -625,7 +625,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #fd7f51dc
+# %% ../nbs/09_annotate.ipynb #0c29b3fc
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
