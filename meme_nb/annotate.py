@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #7801dcf8
+# %% ../nbs/09_annotate.ipynb #b56ab92e
 import bisect, math, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #764d4419
+# %% ../nbs/09_annotate.ipynb #2106ca1e
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #03a8db47
+# %% ../nbs/09_annotate.ipynb #924f1abb
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #3bc7acda
+# %% ../nbs/09_annotate.ipynb #da05bd0f
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #25351ced
+# %% ../nbs/09_annotate.ipynb #2e92260d
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -155,7 +155,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #9eb0434d
+# %% ../nbs/09_annotate.ipynb #3e8b3a84
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -189,6 +189,16 @@ def _length_blocks(lens):
     ends = torch.cumsum(c, 0).tolist()
     return [(n, e - k, e) for n, k, e in zip(u.tolist(), c.tolist(), ends)]
 
+def _segments(tg, budget=4096):
+    "Runs of consecutive blocks (one target length, one strand) of the layout, each at most `budget` positions (or one block): `(start, end, [(strand, n, c0, c1, offset in the run), ...])`."
+    P, out, cur = tg.pad, [], None
+    for s in range(tg.first.shape[0]):
+        for n, c0, c1 in _length_blocks(tg.lens):
+            st = int(tg.first[s, c0]); end = st + (c1 - c0) * (n + P)
+            if cur is None or end - cur[0] > budget: cur = [st, end, []]; out.append(cur)
+            cur[1] = end; cur[2].append((s, n, c0, c1, st - cur[0]))
+    return out
+
 def _best_offsets(Zc, key, tg, m):
     "Best score (minus the overhang baseline), its offset and strand of the queries with kernels `key` (B, M) and lengths `m` (B,) against every target: three (B, T) tensors."
     (S, T), P, B = tg.first.shape, tg.pad, len(m)
@@ -197,18 +207,16 @@ def _best_offsets(Zc, key, tg, m):
     dt = torch.int64 if (P + 1) * float(X.abs().max()) * 2 ** bits >= 2 ** 30 else torch.int32
     short = (P + 1 - m)[None, :] if bool((m <= P).any()) else None
     best = torch.empty(S, T, B, dtype=dt)
-    for n, c0, c1 in _length_blocks(tg.lens):
-        for s in range(S):
-            st, length = int(tg.first[s, c0]), (c1 - c0) * (n + P)
-            rel = tg.rel[st:st + length, None]
-            k = _window_sums(X, local, st, length).to(dt).mul_(2 ** bits).add_(2 ** bits - 1 - rel)   # ties: the smallest offset wins
-            if short is not None: k.masked_fill_(rel < short, torch.iinfo(dt).min)   # starts that leave a short query entirely in the pad
-            best[s, c0:c1] = k.view(c1 - c0, n + P, B).amax(1)
+    for st, end, blocks in _segments(tg):   # a few long runs of blocks: few, large products
+        rel = tg.rel[st:end, None]
+        k = _window_sums(X, local, st, end - st).to(dt).mul_(2 ** bits).add_(2 ** bits - 1 - rel)   # ties: the smallest offset wins
+        if short is not None: k.masked_fill_(rel < short, torch.iinfo(dt).min)   # starts that leave a short query entirely in the pad
+        for s, n, c0, c1, o in blocks: best[s, c0:c1] = k[o:o + (c1 - c0) * (n + P)].view(c1 - c0, n + P, B).amax(1)
     score, arg = (best >> bits).transpose(1, 2), (2 ** bits - 1 - (best & (2 ** bits - 1))).transpose(1, 2)
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool)
     return torch.where(rc, score[-1], score[0]).long(), torch.where(rc, arg[-1], arg[0]).long() - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #c8ebf632
+# %% ../nbs/09_annotate.ipynb #23092cbb
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
     K, w = H.shape
@@ -217,12 +225,12 @@ def _toeplitz(H):
     T[:, j[:, None], j[:, None] + j] = H[:, None, :]
     return T
 
-def _convolve(P, kid, TT):
-    "Exact full convolution of each row of `P` (R, W) with kernel `kid[r]`: (R, W + w - 1)."
+def _convolve(P, kid, TT, out=None):
+    "Exact full convolution of each row of `P` (R, W) with kernel `kid[r]`: (R, W + w - 1), a view of `out` (R, (ceil(W / w) + 1) * w; zeros past the data) when given."
     R, W = P.shape
     w = TT.shape[1]
     nblk = -(-W // w)
-    P3 = F.pad(P, (0, nblk * w - W)).view(R, nblk, w)
+    P3 = (P if W == nblk * w else F.pad(P, (0, nblk * w - W))).view(R, nblk, w)
     ob = torch.empty(R, nblk, 2 * w - 1, dtype=P.dtype)
     ks, counts = torch.unique_consecutive(kid, return_counts=True)
     if len(ks) <= 32:    # few runs of one kernel (rows sorted by kernel): one matrix product per run
@@ -230,7 +238,7 @@ def _convolve(P, kid, TT):
             torch.mm(P3[a:b].view(-1, w), TT[k], out=ob[a:b].view(-1, 2 * w - 1))
     else:
         for c in range(0, R, 128): torch.bmm(P3[c:c + 128], TT[kid[c:c + 128]], out=ob[c:c + 128])
-    out = torch.empty(R, nblk + 1, w, dtype=P.dtype)
+    out = (torch.empty(R, (nblk + 1) * w, dtype=P.dtype) if out is None else out).view(R, nblk + 1, w)
     out[:, :nblk] = ob[..., :w]
     out[:, nblk] = 0
     out[:, 1:, :w - 1] += ob[..., w:]
@@ -240,19 +248,32 @@ def _survival(P):
     "P(score >= s) for s = 0 .. W (the last entry 0), summed from the upper tail: (R, W + 1)."
     return F.pad(P.flip(1).cumsum(1).flip(1), (0, 1))
 
-def _log_sf(P):
-    "log(1 - P(score >= s)) for s = 0 .. W of each row of the pmfs `P` (R, W): (R, W + 1), -inf where the survival is 1."
-    return torch.log1p(-_survival(P).clamp_(0, 1))
+def _log_sf(P, out=None):
+    "log(1 - P(score >= s)) for s = 0 .. W of each row of the pmfs `P` (R, W): (R, W + 1) (written into `out` when given), -inf where the survival is 1."
+    R, W = P.shape
+    out = torch.empty(R, W + 1, dtype=P.dtype) if out is None else out
+    out[:, :W] = P.flip(1).cumsum(1).flip(1)
+    out[:, W] = 0
+    return out.clamp_(0, 1).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #daa06c74
+def _log_sf_desc(P, out=None):
+    "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
+    R, W = P.shape
+    out = torch.empty(R, W + 1, dtype=P.dtype) if out is None else out
+    out[:, 0] = 0
+    torch.cumsum(P.flip(1), 1, out=out[:, 1:])
+    return out.clamp_(0, 1).neg_().log1p_()
+
+# %% ../nbs/09_annotate.ipynb #f055de50
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
     lo: int              # first (length-sorted) query row with length >= L; rows lo.. have spans at this level
     start: torch.Tensor  # (R,) index of each of those rows' first span (span [a, a + L) is start + a)
     uid: torch.Tensor    # (n_spans,) distinct-null id of every span (row of the table)
-    P: torch.Tensor      # (U, L * n_score_bins + 1) float64 pmf of each distinct null
-    table: torch.Tensor  # flat log(1 - survival), row u at u * (W + 1), a zero row at U * (W + 1)
+    P: torch.Tensor      # (U, W) float64 pmf of each distinct null
+    table: torch.Tensor  # flat log(1 - survival), row u at u * (W + 1) (threshold s at column W - s), a zero row at U * (W + 1)
+    W: int = 0           # length of the pmfs (L * kernel width - L + 1)
 
 def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=64):
     "Distinct span nulls of length `L` of the length-sorted queries `rows`, built from the previous level `prev`; `H`: kernels from their bin `lo0` on."
@@ -266,13 +287,18 @@ def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=64):
     kid, perm = torch.sort(qs.key[col[rep] + L - 1], stable=True)   # rows grouped by their last kernel: contiguous products
     rep, uid = rep[perm], torch.argsort(perm)[uid]
     if prev is not None: parent = prev.uid[prev.start[r[rep] + lo - prev.lo] + col[rep] - qs.first[rows[lo:]][r[rep]]]
-    U, W = len(rep), H.shape[1] + (0 if prev is None else prev.P.shape[1] - 1)
+    (U, w), W0 = (len(rep), H.shape[1]), 0 if prev is None else -(-prev.W // H.shape[1]) * H.shape[1]   # W0: columns read from the parents (whole blocks)
+    W = w if prev is None else prev.W + w - 1
     P, T = torch.empty(U, W, dtype=H.dtype), torch.zeros(U + 1, W + 1, dtype=H.dtype)   # the last row of T: no span
-    def fill(a, b):   # rows a..b-1, in blocks so that temporaries stay small
-        P[a:b] = H[kid[a:b]] if prev is None else _convolve(prev.P[parent[a:b]], kid[a:b], TT)
-        T[a:b] = _log_sf(P[a:b])
+    def fill(a, b):   # rows a..b-1, in blocks so that temporaries stay small; tables written in place
+        if prev is None: P[a:b] = H[kid[a:b]]
+        else:
+            Pin = torch.zeros(b - a, W0, dtype=H.dtype)   # the parents' pmfs gathered straight into whole zero-padded blocks
+            torch.index_select(prev.P, 0, parent[a:b], out=Pin[:, :prev.W])
+            P[a:b] = _convolve(Pin, kid[a:b], TT)[:, :W]
+        _log_sf_desc(P[a:b, :W], out=T[a:b])
     run([lambda a=a: fill(a, min(U, a + step)) for a in range(0, U, step)])
-    return _Level(L, L * lo0, lo, start, uid, P, T.view(-1))
+    return _Level(L, L * lo0, lo, start, uid, P, T.view(-1), W)
 
 def _trim(H):
     "Kernels cut to the bins from the first to the last one any kernel uses, and the first bin's score: pmfs of sums get shorter."
@@ -286,12 +312,12 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #af418f2b
+# %% ../nbs/09_annotate.ipynb #c0ec4bcc
 def _lookup(lv, S, rows, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold S + z0 * L: (R, C); a span index -1 is the zero row."
     W1 = lv.table.numel() // (len(lv.P) + 1)
     base = torch.where(spans >= 0, lv.uid[spans.clamp_min(0)], len(lv.P)) * W1
-    thr = (S + (z0[rows] * lv.L - lv.shift)[:, None]).clamp_(0, W1 - 1).long()
+    thr = ((W1 - 1 + lv.shift - z0[rows] * lv.L)[:, None] - S).clamp_(0, W1 - 1).long()   # column of the threshold (exact integers)
     v = lv.table[base.T[:, :, None] + thr].sum(0)
     return v if mult is None else v * mult
 
@@ -300,24 +326,24 @@ def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 17):
     L, tasks = lv.L, []
     gt, eq = int(torch.searchsorted(m, L, right=True)), int(torch.searchsorted(m, L))
     cg, ce = int(torch.searchsorted(n, L, right=True)), int(torch.searchsorted(n, L))
-    def add(r0, r1, c0, c1, spans, mult=None):
+    def add(r0, r1, c0, c1, width, spans, mult=None):   # width: spans per row (of the last row)
         if r1 <= r0 or c1 <= c0: return
-        step = max(1, chunk // ((c1 - c0) * spans(r1 - 1, r1).shape[1]))
+        step = max(1, chunk // ((c1 - c0) * width))
         for a in range(r0, r1, step):
             b = min(r1, a + step)
             def task(a=a, b=b):
                 q = rows[a:b]
                 A[q, c0:c1] += _lookup(lv, S[q, c0:c1], q, z0, spans(a, b), mult)
             tasks.append(task)
-    off = lambda a, b: torch.arange(a, b) - lv.lo           # level-local index of length-sorted rows a..b
-    add(gt, len(rows), cg, len(n), lambda a, b: torch.stack([lv.start[off(a, b)], lv.start[off(a, b)] + m[a:b] - L], 1))     # prefix and suffix
+    first = lambda a, b: lv.start[a - lv.lo:b - lv.lo]      # first span of the length-sorted rows a..b
+    add(gt, len(rows), cg, len(n), 2, lambda a, b: torch.stack([first(a, b), first(a, b) + m[a:b] - L], 1))     # prefix and suffix
     if cg > ce:   # targets of length L, longer queries: every inner span
-        inner = lambda a, b, w: torch.where(torch.arange(w) <= (m[a:b] - L)[:, None], lv.start[off(a, b)][:, None] + torch.arange(w), -1)
-        add(gt, len(rows), ce, cg, lambda a, b: inner(a, b, int(m[b - 1]) - L + 1))
-    add(eq, gt, ce, len(n), lambda a, b: lv.start[off(a, b)][:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
+        inner = lambda a, b, w: torch.where(torch.arange(w) <= (m[a:b] - L)[:, None], first(a, b)[:, None] + torch.arange(w), -1)
+        add(gt, len(rows), ce, cg, int(m[-1]) - L + 1, lambda a, b: inner(a, b, int(m[b - 1]) - L + 1))
+    add(eq, gt, ce, len(n), 1, lambda a, b: first(a, b)[:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #7c66b390
+# %% ../nbs/09_annotate.ipynb #688db1c1
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -335,7 +361,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #cdf70bb9
+# %% ../nbs/09_annotate.ipynb #fb0c7928
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -369,7 +395,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #7bc635b5
+# %% ../nbs/09_annotate.ipynb #5f475113
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -421,8 +447,15 @@ def _p_all(qs, rows, S, n, rc, run, bar):
         bar.update()
     return A.mul_(2 if rc else 1).expm1_().neg_()
 
+_SERIAL_PAIRS = 1 << 18   # below this many query/target pairs a call runs on one thread
+
+def _workers(n_pairs, workers):
+    "Threads worth starting for `n_pairs` query/target pairs: below `_SERIAL_PAIRS` the tasks last well under a millisecond and handing them between threads costs more than it saves."
+    return 1 if n_pairs < _SERIAL_PAIRS else workers
+
 def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
     "All the work of `tomtom` on `dev` (best offsets chunk by chunk, then p-values level by level); results on the CPU."
+    workers = _workers(len(Qs) * len(targets), workers)
     qs = _queries(Qs, targets.null.to(dev), nb, metric)
     rows, order, tl = torch.argsort(qs.lens, stable=True), targets.order.to(dev), targets.lens.to(dev)
     with _Runner(workers) as run, tqdm(total=len(_row_chunks(qs.lens[rows].cpu(), workers)) + int(qs.lens.max()), disable=not verbose, desc='tomtom') as bar:
@@ -445,7 +478,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #0a736711
+# %% ../nbs/09_annotate.ipynb #a09fdbc6
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -482,7 +515,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #f34f9701
+# %% ../nbs/09_annotate.ipynb #5a0415b1
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -514,7 +547,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #0fc15cbf
+# %% ../nbs/09_annotate.ipynb #df6dbc66
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -558,7 +591,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #d3e3c22c
+# %% ../nbs/09_annotate.ipynb #29ce8b0a
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -577,7 +610,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #d04ae593
+# %% ../nbs/09_annotate.ipynb #35e69dce
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -603,7 +636,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #7fbbb1fc
+# %% ../nbs/09_annotate.ipynb #a605db15
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)

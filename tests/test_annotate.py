@@ -109,6 +109,40 @@ def test_tomtom_order_and_batching_do_not_matter():
     assert torch.equal(a.scores[:, perm], c.scores)
 
 
+def test_tomtom_threads_small_and_forced(monkeypatch):
+    "Small calls run on one thread (no pool started); forced onto threads they give bitwise the same results."
+    import meme_nb.annotate as A
+    Ts = _dirichlet(30, (3, 14), 0.5, 21)
+    Qs = _dirichlet(40, (3, 16), 0.5, 22)
+    one = [tomtom(Qs, Ts, n_jobs=1), tomtom(Qs, Ts, n_jobs=1, n_nearest=3)]
+    started = []
+    class Pool(A.ThreadPoolExecutor):
+        def __init__(self, *a, **k): started.append(1); super().__init__(*a, **k)
+    monkeypatch.setattr(A, 'ThreadPoolExecutor', Pool)
+    small = [tomtom(Qs, Ts, n_jobs=2), tomtom(Qs, Ts, n_jobs=2, n_nearest=3)]
+    assert not started
+    monkeypatch.setattr(A, '_SERIAL_PAIRS', 0)
+    forced = [tomtom(Qs, Ts, n_jobs=2), tomtom(Qs, Ts, n_jobs=2, n_nearest=3)]
+    assert started
+    for a, b, c in zip(one, small, forced):
+        for x, y, z in zip(a, b, c): assert torch.equal(x, y) and torch.equal(x, z)
+
+
+def test_tomtom_layout_segments_cover_every_block_once():
+    import meme_nb.annotate as A
+    T = A.TomtomTargets(list(read_meme(jaspar_path()).values()))
+    for M in (1, 9, 25):
+        tg = T.layout(M)
+        for budget in (1, 500, 4096, 10 ** 7):
+            seen = []
+            for st, end, blocks in A._segments(tg, budget):
+                assert end - st <= max(budget, max((c1 - c0) * (n + tg.pad) for s, n, c0, c1, o in blocks))
+                for s, n, c0, c1, o in blocks:
+                    assert int(tg.first[s, c0]) == st + o and st + o + (c1 - c0) * (n + tg.pad) <= end
+                    seen += [(s, c) for c in range(c0, c1)]
+            assert sorted(seen) == [(s, c) for s in range(2) for c in range(len(T))]
+
+
 def test_tomtom_uniform_query():
     Ts = list(read_meme(jaspar_path()).values())
     U = torch.full((4, 12), 0.25)
