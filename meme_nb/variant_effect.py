@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from .utils import MemeNbWarning, _DNA, _describe, _validate_index, _validate_int, _validate_ohe, one_hot_encode, reverse_complement
 from .io import _fits, _open_sequences, _read_lines, _sequence_lengths, jaspar_path, read_meme
 from .predict import predict, _as_outputs, _check_predict, _input_dtype, _prepared_model, _to, _validate_device, _validate_dtype
-from .ism import _PROGRAMS, _fast_program, _window_outputs, _worth_capturing
+from .ism import _fast_program, _window_outputs, _worth_capturing
 from .marginalize import _func_kwargs
 from .attribution import deep_lift_shap
 from .seqlets import recursive_seqlets

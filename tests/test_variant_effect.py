@@ -457,12 +457,12 @@ def test_fast_fallback_and_errors(monkeypatch):
     calls = []
     conv.register_forward_pre_hook(lambda m, a: calls.append(1))    # (reading the batch size here would make the capture fail)
     plain = substitution_effect(conv, X, s)                          # 2 edits < _FAST_MIN_EDITS and nothing captured yet: plain
-    assert calls == [1, 1] and conv not in ve._PROGRAMS
+    assert calls == [1, 1] and conv not in ism._PROGRAMS
     monkeypatch.setattr(ism, '_FAST_MIN_EDITS', 7)
     substitution_effect(conv, X, s)                                  # 6 copies asked for so far (3 a call): still plain
-    assert calls == [1, 1, 1, 1] and conv not in ve._PROGRAMS
+    assert calls == [1, 1, 1, 1] and conv not in ism._PROGRAMS
     assert_same_pairs(substitution_effect(conv, X, s), plain)        # enough edits: captured (one traced call), then windows only
-    assert conv in ve._PROGRAMS
+    assert conv in ism._PROGRAMS
     calls.clear()
     assert_same_pairs(substitution_effect(conv, X, s), plain)
     assert calls == []
@@ -471,7 +471,7 @@ def test_fast_fallback_and_errors(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         assert_same_pairs(substitution_effect(nr, X, s), substitution_effect(nr, X, s, fast=False))
-    assert [type(v).__name__ for v in ve._PROGRAMS[nr].values()] == ['_NoFast']   # the capture was tried and refused
+    assert [type(v).__name__ for v in ism._PROGRAMS[nr].values()] == ['_NoFast']   # the capture was tried and refused
     with pytest.raises(ValueError, match='fast=True.*logcumsumexp'): substitution_effect(NoRule(), X, s, fast=True)
     with pytest.raises(ValueError, match='fast=True.*not a torch.nn.Module'): substitution_effect(lambda X: X.float().sum(2), X, s, fast=True)
     with pytest.raises(ValueError, match='func is not predict'): substitution_effect(NoRule(), X, s, func=lambda m, X: X, fast=True)
