@@ -8,8 +8,8 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #b56ab92e
-import bisect, math, warnings
+# %% ../nbs/09_annotate.ipynb #faf3494a
+import bisect, math, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #2106ca1e
+# %% ../nbs/09_annotate.ipynb #dc1349d5
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #924f1abb
+# %% ../nbs/09_annotate.ipynb #6ffeee88
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #da05bd0f
+# %% ../nbs/09_annotate.ipynb #172bfd85
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #2e92260d
+# %% ../nbs/09_annotate.ipynb #f16f7050
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -155,7 +155,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #3e8b3a84
+# %% ../nbs/09_annotate.ipynb #499b9322
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -170,18 +170,20 @@ def _laid_out(Zc, key, tg):
     X[kl < 0] = 0    # the padding kernel scores nothing
     return X, local
 
-def _window_sums(X, local, st, length):
-    "Summed (column score - overhang score) of every query at the laid-out start positions `st .. st + length - 1`: (length, B) float32 (exact integers)."
+def _conv(X, W):
+    "Exact float32 `conv1d` of the (1, K, length) layout slice `X` with `W` (no TF32 rounding of inputs on GPUs)."
+    if not X.is_cuda: return F.conv1d(X, W)
+    with torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, allow_tf32=False): return F.conv1d(X, W)
+
+def _window_sums(X, local, st, length, scale=1.0):
+    "`scale` times the summed (column score - overhang score) of every query at the laid-out start positions `st .. st + length - 1`: (B, length) float32 (exact integers)."
     (K, _), (B, M) = X.shape, local.shape
-    if K <= 16 and B <= 8:   # few kernels, few queries: a convolution (no unfolded copy of the layout)
-        W = torch.zeros(B, K, M, dtype=torch.float32).scatter_(1, local[:, None, :], 1.0)
-        return F.conv1d(X[None, :, st:st + length + M - 1], W)[0].T
-    if K <= 16:    # few kernels (one-hot queries), many queries: one matrix product with the unfolded layout
-        W = torch.zeros(K, M, B, dtype=torch.float32).scatter_(0, local.T[None], 1.0)
-        return X[:, st:st + length + M - 1].unfold(1, M, 1).permute(1, 0, 2).reshape(length, K * M) @ W.view(K * M, B)
-    D = torch.zeros(B, length, dtype=torch.float32)
+    if K <= 16:   # few kernels (one-hot queries): one convolution, each query a filter over the kernels' rows
+        W = torch.zeros(B, K, M, dtype=torch.float32, device=X.device).scatter_(1, local[:, None, :], float(scale))
+        return _conv(X[None, :, st:st + length + M - 1], W)[0]
+    D = torch.zeros(B, length, dtype=torch.float32, device=X.device)
     for i in range(M): D += X[local[:, i], st + i:st + i + length]
-    return D.T
+    return D.mul_(scale)
 
 def _length_blocks(lens):
     "Contiguous column ranges `(n, c0, c1)` of each length in the length-sorted `lens`."
@@ -203,20 +205,25 @@ def _best_offsets(Zc, key, tg, m):
     "Best score (minus the overhang baseline), its offset and strand of the queries with kernels `key` (B, M) and lengths `m` (B,) against every target: three (B, T) tensors."
     (S, T), P, B = tg.first.shape, tg.pad, len(m)
     X, local = _laid_out(Zc, key, tg)
-    bits = (int(tg.lens.max()) + P).bit_length()     # a start position inside its block, in the low bits of one integer key
-    dt = torch.int64 if (P + 1) * float(X.abs().max()) * 2 ** bits >= 2 ** 30 else torch.int32
-    short = (P + 1 - m)[None, :] if bool((m <= P).any()) else None
-    best = torch.empty(S, T, B, dtype=dt)
-    for st, end, blocks in _segments(tg):   # a few long runs of blocks: few, large products
-        rel = tg.rel[st:end, None]
-        k = _window_sums(X, local, st, end - st).to(dt).mul_(2 ** bits).add_(2 ** bits - 1 - rel)   # ties: the smallest offset wins
-        if short is not None: k.masked_fill_(rel < short, torch.iinfo(dt).min)   # starts that leave a short query entirely in the pad
-        for s, n, c0, c1, o in blocks: best[s, c0:c1] = k[o:o + (c1 - c0) * (n + P)].view(c1 - c0, n + P, B).amax(1)
-    score, arg = (best >> bits).transpose(1, 2), (2 ** bits - 1 - (best & (2 ** bits - 1))).transpose(1, 2)
-    rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool)
-    return torch.where(rc, score[-1], score[0]).long(), torch.where(rc, arg[-1], arg[0]).long() - P, rc.long()
+    bits = (int(tg.lens.max()) + P).bit_length()     # a start position inside its block, in the low bits of one key
+    f32 = ((P + 1) * float(X.abs().max()) + 1) * 2 ** bits < 2 ** 24   # keys are exact float32 integers: no integer copy
+    code = (2 ** bits - 1 - tg.rel).to(torch.float32 if f32 else torch.int64)   # ties: the smallest offset wins
+    w = P + 1 - int(m.min())   # starts that can leave a short query entirely in the pad: masked
+    short = (P + 1 - m)[:, None, None] > torch.arange(max(w, 0), device=m.device) if w > 0 else None
+    best = torch.empty(S, B, T, dtype=code.dtype, device=X.device)
+    for st, end, blocks in _segments(tg):   # a few long runs of blocks: few, large convolutions
+        if f32: k = _window_sums(X, local, st, end - st, 2 ** bits).add_(code[st:end])
+        else: k = _window_sums(X, local, st, end - st).long().mul_(2 ** bits).add_(code[st:end])
+        for s, n, c0, c1, o in blocks:
+            v = k[:, o:o + (c1 - c0) * (n + P)].view(B, c1 - c0, n + P)
+            if short is not None: v[..., :w].masked_fill_(short, -math.inf if f32 else torch.iinfo(torch.int64).min)
+            best[s, :, c0:c1] = v.amax(2)
+    best = best.long()
+    score, arg = best >> bits, 2 ** bits - 1 - (best & (2 ** bits - 1))
+    rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool, device=X.device)
+    return torch.where(rc, score[-1], score[0]), torch.where(rc, arg[-1], arg[0]) - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #23092cbb
+# %% ../nbs/09_annotate.ipynb #1d81c8e8
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
     K, w = H.shape
@@ -264,7 +271,7 @@ def _log_sf_desc(P, out=None):
     torch.cumsum(P.flip(1), 1, out=out[:, 1:])
     return out.clamp_(0, 1).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #f055de50
+# %% ../nbs/09_annotate.ipynb #3bccfef5
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -275,7 +282,7 @@ class _Level(NamedTuple):
     table: torch.Tensor  # flat log(1 - survival), row u at u * (W + 1) (threshold s at column W - s), a zero row at U * (W + 1)
     W: int = 0           # length of the pmfs (L * kernel width - L + 1)
 
-def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=64):
+def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=None):
     "Distinct span nulls of length `L` of the length-sorted queries `rows`, built from the previous level `prev`; `H`: kernels from their bin `lo0` on."
     lo = int(torch.searchsorted(qs.lens[rows], L))
     c = qs.lens[rows[lo:]] - L + 1
@@ -297,6 +304,7 @@ def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=64):
             torch.index_select(prev.P, 0, parent[a:b], out=Pin[:, :prev.W])
             P[a:b] = _convolve(Pin, kid[a:b], TT)[:, :W]
         _log_sf_desc(P[a:b, :W], out=T[a:b])
+    step = step or max(64, (1 << 16) // W)   # rows per block: temporaries of about 2**16 entries
     run([lambda a=a: fill(a, min(U, a + step)) for a in range(0, U, step)])
     return _Level(L, L * lo0, lo, start, uid, P, T.view(-1), W)
 
@@ -312,17 +320,20 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #c0ec4bcc
+# %% ../nbs/09_annotate.ipynb #64d6b3e5
 def _lookup(lv, S, rows, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold S + z0 * L: (R, C); a span index -1 is the zero row."
-    W1 = lv.table.numel() // (len(lv.P) + 1)
-    base = torch.where(spans >= 0, lv.uid[spans.clamp_min(0)], len(lv.P)) * W1
+    W1 = lv.W + 1
+    base = torch.where(spans >= 0, lv.uid[spans.clamp_min(0)], lv.table.numel() // W1 - 1) * W1
     thr = ((W1 - 1 + lv.shift - z0[rows] * lv.L)[:, None] - S).clamp_(0, W1 - 1).long()   # column of the threshold (exact integers)
-    v = lv.table[base.T[:, :, None] + thr].sum(0)
-    return v if mult is None else v * mult
+    if spans.shape[1] <= 2:   # one or two spans: plain gathers (the same sums as below, without an index per span)
+        v = lv.table[thr.add_(base[:, :1])]
+        if spans.shape[1] == 2: v += lv.table[thr.add_(base[:, 1:] - base[:, :1])]
+    else: v = lv.table[base.T[:, :, None] + thr].sum(0)
+    return v if mult is None else v.mul_(mult)
 
 def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 17):
-    "Add the level-`lv.L` terms of every pair to `A` (Q, C); rows: query index of each length-sorted row, m their lengths, n the columns' target lengths (ascending)."
+    "Add the level-`lv.L` terms of every pair to `A` (Q, C), rows in length order; rows: query index of each length-sorted row (of `S`), m their lengths, n the columns' target lengths (ascending)."
     L, tasks = lv.L, []
     gt, eq = int(torch.searchsorted(m, L, right=True)), int(torch.searchsorted(m, L))
     cg, ce = int(torch.searchsorted(n, L, right=True)), int(torch.searchsorted(n, L))
@@ -333,7 +344,7 @@ def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 17):
             b = min(r1, a + step)
             def task(a=a, b=b):
                 q = rows[a:b]
-                A[q, c0:c1] += _lookup(lv, S[q, c0:c1], q, z0, spans(a, b), mult)
+                A[a:b, c0:c1] += _lookup(lv, S[q, c0:c1], q, z0, spans(a, b), mult)
             tasks.append(task)
     first = lambda a, b: lv.start[a - lv.lo:b - lv.lo]      # first span of the length-sorted rows a..b
     add(gt, len(rows), cg, len(n), 2, lambda a, b: torch.stack([first(a, b), first(a, b) + m[a:b] - L], 1))     # prefix and suffix
@@ -343,7 +354,7 @@ def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 17):
     add(eq, gt, ce, len(n), 1, lambda a, b: first(a, b)[:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #688db1c1
+# %% ../nbs/09_annotate.ipynb #b837349e
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -361,7 +372,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #fb0c7928
+# %% ../nbs/09_annotate.ipynb #71352279
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -395,7 +406,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #5f475113
+# %% ../nbs/09_annotate.ipynb #d0f33bda
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -417,10 +428,9 @@ def _row_chunks(m, workers, size=128, stretch=2.0):
         out.append((a, b)); a = b
     return out
 
-def _best_all(qs, rows, targets, k, dev, run, bar):
-    "Phase 1: best relative score, offset and strand of every pair (k None), or of each query's best-scoring candidates per target length."
+def _best_all(qs, rows, targets, k, dev, run, bar, chunks, side=None):
+    "Phase 1: best relative score, offset and strand of every pair (k None), or of each query's best-scoring candidates per target length; `side`: a task run on the pool next to the query chunks."
     m, Zc, Q, T = qs.lens[rows], qs.Z - _kernel_z0(qs)[:, None], len(rows), len(targets)
-    chunks = _row_chunks(m.cpu(), run.workers)
     tgs = {M: targets.layout(M, dev) for M in {int(m[b - 1]) for a, b in chunks}}
     C = T if k is None else int(torch.unique(targets.lens, return_counts=True)[1].clamp(max=k).sum())
     S, O, R = torch.empty(Q, C, dtype=torch.float64), torch.empty(Q, C, dtype=torch.long), torch.empty(Q, C, dtype=torch.long)
@@ -432,37 +442,83 @@ def _best_all(qs, rows, targets, k, dev, run, bar):
             c = _candidates(score, tg.lens, k)
             cand[idx], score, off, strand = c, score.gather(1, c), off.gather(1, c), strand.gather(1, c)
         S[idx], O[idx], R[idx] = score.double(), off, strand
-    run([lambda a=a, b=b: best(a, b) for a, b in chunks], bar)
+    run(([side] if side else []) + [lambda a=a, b=b: best(a, b) for a, b in chunks], bar)
     return S, O, R, cand
 
-def _p_all(qs, rows, S, n, rc, run, bar):
-    "Phase 2: p-value of every stored pair (columns of target lengths `n`, ascending), level by level."
-    A, m = torch.zeros(S.shape, dtype=torch.float64), qs.lens[rows]
-    (H, lo), lv = _trim(qs.H), None
-    G, TT = _span_hashes(qs), _toeplitz(H)
+class _Nulls(NamedTuple):
+    "What every level of span nulls is built from."
+    H: torch.Tensor    # kernels, trimmed to the bins in use
+    lo: int            # score of their first bin
+    G: torch.Tensor    # prefix sums of the kernels' random hashes
+    TT: torch.Tensor   # Toeplitz blocks of the kernels
+
+def _nulls(qs):
+    "Trimmed kernels, their first bin, span hashes and Toeplitz blocks of the queries `qs`."
+    H, lo = _trim(qs.H)
+    return _Nulls(H, lo, _span_hashes(qs), _toeplitz(H))
+
+def _serial(tasks, bar=None): return [f() for f in tasks]
+
+_AHEAD_BYTES = 32 << 20   # span-null tables built ahead, while phase 1 runs (they wait for its scores)
+
+class _Ahead:
+    "Levels of span nulls built in order by one thread (while phase 1 runs) and taken in order by phase 2 on another."
+    def __init__(self): self.levels, self.done, self.cv = [], False, threading.Condition()
+    def build(self, qs, rows, nl, budget=None):
+        "Build levels 1, 2, ... until their tables pass `budget` bytes; only the newest keeps its pmfs (the next level, here or in phase 2, starts from it)."
+        try:
+            prev, used = None, 0
+            for L in range(1, int(qs.lens[rows][-1]) + 1):
+                if used > (_AHEAD_BYTES if budget is None else budget): break
+                lv = _level(qs, nl.H, nl.lo, rows, nl.G, L, prev, nl.TT, _serial)
+                used += 8 * lv.table.numel()
+                with self.cv:
+                    if self.levels and self.levels[-1] is not None: self.levels[-1] = self.levels[-1]._replace(P=None)
+                    self.levels.append(lv); self.cv.notify_all()
+                prev = lv._replace(table=None)
+        finally: self.close()
+    def close(self):
+        with self.cv: self.done = True; self.cv.notify_all()
+    def take(self, L):
+        "Level `L` once it is built (and forgotten here), or None when the builder stopped before it."
+        with self.cv:
+            self.cv.wait_for(lambda: len(self.levels) >= L or self.done)
+            if len(self.levels) < L: return None
+            lv, self.levels[L - 1] = self.levels[L - 1], None
+            return lv
+
+def _p_all(qs, rows, S, n, rc, run, bar, nl, ahead=None):
+    "Phase 2: p-value of every stored pair (columns of target lengths `n`, ascending), level by level, taking the levels `ahead` built and building the rest. The sums are kept with rows in length order (contiguous blocks), then put back in the queries' order."
+    A, m, lv = torch.zeros(S.shape, dtype=torch.float64), qs.lens[rows], None
     for L in range(1, int(m[-1]) + 1):
-        prev, lv = None if lv is None else lv._replace(table=None), None   # the previous table is no longer needed
-        lv = _level(qs, H, lo, rows, G, L, prev, TT, run)
+        got = None if ahead is None else ahead.take(L)
+        if got is None:
+            prev, lv = None if lv is None else lv._replace(table=None), None   # the previous table is no longer needed
+            got = _level(qs, nl.H, nl.lo, rows, nl.G, L, prev, nl.TT, run)
+        lv = got
         _accumulate(A, S, lv, rows, m, n, qs.z0, run)
         bar.update()
-    return A.mul_(2 if rc else 1).expm1_().neg_()
+    return A.mul_(2 if rc else 1).expm1_().neg_()[torch.argsort(rows)]
 
-_SERIAL_PAIRS = 1 << 18   # below this many query/target pairs a call runs on one thread
-
-def _workers(n_pairs, workers):
-    "Threads worth starting for `n_pairs` query/target pairs: below `_SERIAL_PAIRS` the tasks last well under a millisecond and handing them between threads costs more than it saves."
-    return 1 if n_pairs < _SERIAL_PAIRS else workers
+_SERIAL_PAIRS = 1 << 18   # below this many query/target pairs the short tasks (look-ups, blocks of span nulls) stay on one thread
 
 def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
     "All the work of `tomtom` on `dev` (best offsets chunk by chunk, then p-values level by level); results on the CPU."
-    workers = _workers(len(Qs) * len(targets), workers)
     qs = _queries(Qs, targets.null.to(dev), nb, metric)
     rows, order, tl = torch.argsort(qs.lens, stable=True), targets.order.to(dev), targets.lens.to(dev)
-    with _Runner(workers) as run, tqdm(total=len(_row_chunks(qs.lens[rows].cpu(), workers)) + int(qs.lens.max()), disable=not verbose, desc='tomtom') as bar:
-        S, O, R, cand = _best_all(qs, rows, targets, k, dev, run, bar)
+    small, nl, ahead = len(Qs) * len(targets) < _SERIAL_PAIRS, _nulls(qs), _Ahead()
+    chunks, build = _row_chunks(qs.lens[rows].cpu(), 1 if small else workers), lambda: ahead.build(qs, rows, nl)
+    if workers == 1: ahead.close()
+    # span nulls are built next to phase 1: small calls on one side thread (phase 2 takes each level as soon as it is
+    # built), larger ones as one more task of the pool (phase 2, itself spread over the pool, starts after both)
+    with _Runner(1 if small else workers) as run, ThreadPoolExecutor(1) if small and workers > 1 else nullcontext() as side, \
+         tqdm(total=len(chunks) + int(qs.lens.max()) + (workers > 1 and not small), disable=not verbose, desc='tomtom') as bar:
+        fut = side.submit(build) if side is not None else None
+        S, O, R, cand = _best_all(qs, rows, targets, k, dev, run, bar, chunks, build if workers > 1 and not small else None)
         u, cnt = torch.unique(tl, return_counts=True)
         n = tl if k is None else torch.repeat_interleave(u, cnt if k is None else cnt.clamp(max=k))
-        p = _p_all(qs, rows, S, n, targets.reverse_complement, run, bar)
+        p = _p_all(qs, rows, S, n, targets.reverse_complement, run, bar, nl, ahead)
+        if fut is not None: fut.result()
     base = (qs.z0 * qs.lens).double()[:, None]
     if k is None: return _finish_full(p, S, O, R, base, qs.lens, tl, torch.argsort(order))
     j = _smallest(p, order[cand], k)
@@ -478,7 +534,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #a09fdbc6
+# %% ../nbs/09_annotate.ipynb #4c633550
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -515,7 +571,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #5a0415b1
+# %% ../nbs/09_annotate.ipynb #12ed7ac8
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -547,7 +603,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #df6dbc66
+# %% ../nbs/09_annotate.ipynb #6a77e5a4
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -591,7 +647,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #29ce8b0a
+# %% ../nbs/09_annotate.ipynb #d61f6868
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -610,7 +666,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #35e69dce
+# %% ../nbs/09_annotate.ipynb #1c197478
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -636,7 +692,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #a605db15
+# %% ../nbs/09_annotate.ipynb #200aa8be
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)

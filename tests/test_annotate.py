@@ -110,20 +110,21 @@ def test_tomtom_order_and_batching_do_not_matter():
 
 
 def test_tomtom_threads_small_and_forced(monkeypatch):
-    "Small calls run on one thread (no pool started); forced onto threads they give bitwise the same results."
+    "Small calls use one side thread (span nulls next to phase 1), larger ones the pool; both give bitwise the results of one thread."
     import meme_nb.annotate as A
     Ts = _dirichlet(30, (3, 14), 0.5, 21)
     Qs = _dirichlet(40, (3, 16), 0.5, 22)
     one = [tomtom(Qs, Ts, n_jobs=1), tomtom(Qs, Ts, n_jobs=1, n_nearest=3)]
     started = []
     class Pool(A.ThreadPoolExecutor):
-        def __init__(self, *a, **k): started.append(1); super().__init__(*a, **k)
+        def __init__(self, n, *a, **k): started.append(n); super().__init__(n, *a, **k)
     monkeypatch.setattr(A, 'ThreadPoolExecutor', Pool)
+    assert started == [] and tomtom(Qs, Ts, n_jobs=1) and started == []   # one thread: no pool at all
     small = [tomtom(Qs, Ts, n_jobs=2), tomtom(Qs, Ts, n_jobs=2, n_nearest=3)]
-    assert not started
+    assert started == [1, 1]
     monkeypatch.setattr(A, '_SERIAL_PAIRS', 0)
     forced = [tomtom(Qs, Ts, n_jobs=2), tomtom(Qs, Ts, n_jobs=2, n_nearest=3)]
-    assert started
+    assert started[2:] == [2, 2]
     for a, b, c in zip(one, small, forced):
         for x, y, z in zip(a, b, c): assert torch.equal(x, y) and torch.equal(x, z)
 
@@ -283,3 +284,31 @@ def test_annotate_seqlets_index_columns(col, bad):
     assert torch.equal(annotate_seqlets(X, sl.astype(float), motifs).idxs, ok.idxs)
     bad_sl = sl.astype(float); bad_sl.loc[1, col] = bad
     with pytest.raises(ValueError, match=f"seqlets column '{col}' must hold integer indices"): annotate_seqlets(X, bad_sl, motifs)
+
+
+def test_tomtom_span_nulls_built_ahead_any_budget(monkeypatch):
+    "However many levels the side thread builds before its budget stops it, phase 2 builds the rest: results bitwise those of one thread."
+    import meme_nb.annotate as A
+    Ts = _dirichlet(30, (3, 14), 0.5, 23)
+    Qs = _dirichlet(40, (3, 16), 0.5, 24)
+    one = [tomtom(Qs, Ts, n_jobs=1), tomtom(Qs, Ts, n_jobs=1, n_nearest=2)]
+    for budget in (0, 200_000, 1 << 40):
+        monkeypatch.setattr(A, '_AHEAD_BYTES', budget)
+        for serial in (1 << 18, 0):   # the side thread of small calls, and the pool task of larger ones
+            monkeypatch.setattr(A, '_SERIAL_PAIRS', serial)
+            got = [tomtom(Qs, Ts, n_jobs=2), tomtom(Qs, Ts, n_jobs=2, n_nearest=2)]
+            for a, b in zip(one, got):
+                for x, y in zip(a, b): assert torch.equal(x, y)
+
+
+def test_tomtom_side_thread_error_is_raised_not_hung(monkeypatch):
+    "An error while building span nulls on the side thread reaches the caller (phase 2 does not wait for ever)."
+    import threading
+    import meme_nb.annotate as A
+    level = A._level
+    def failing(*a, **k):
+        if threading.current_thread() is not threading.main_thread(): raise RuntimeError('side thread failed')
+        return level(*a, **k)
+    monkeypatch.setattr(A, '_level', failing)
+    Qs = _dirichlet(5, (3, 8), 0.5, 25)
+    with pytest.raises(RuntimeError, match='side thread failed'): tomtom(Qs, Qs, n_jobs=2)
