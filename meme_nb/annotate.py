@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #faf3494a
+# %% ../nbs/09_annotate.ipynb #a8e3b871
 import bisect, math, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #dc1349d5
+# %% ../nbs/09_annotate.ipynb #7bb3a7d7
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #6ffeee88
+# %% ../nbs/09_annotate.ipynb #e4268fbb
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #172bfd85
+# %% ../nbs/09_annotate.ipynb #4d7cf460
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #f16f7050
+# %% ../nbs/09_annotate.ipynb #b60f2918
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -155,7 +155,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #499b9322
+# %% ../nbs/09_annotate.ipynb #66f10aee
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -223,7 +223,7 @@ def _best_offsets(Zc, key, tg, m):
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool, device=X.device)
     return torch.where(rc, score[-1], score[0]), torch.where(rc, arg[-1], arg[0]) - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #1d81c8e8
+# %% ../nbs/09_annotate.ipynb #d0096276
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
     K, w = H.shape
@@ -263,26 +263,31 @@ def _log_sf(P, out=None):
     out[:, W] = 0
     return out.clamp_(0, 1).neg_().log1p_()
 
-def _log_sf_desc(P, out=None):
-    "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
+def _sf_desc(P, out=None):
+    "Survival of each row of the pmfs `P` (R, W), thresholds descending (entry j: P(score >= W - j), so entry 0 is 0), clamped to [0, 1]: (R, W + 1), from one flip and one running sum."
     R, W = P.shape
     out = torch.empty(R, W + 1, dtype=P.dtype) if out is None else out
     out[:, 0] = 0
     torch.cumsum(P.flip(1), 1, out=out[:, 1:])
-    return out.clamp_(0, 1).neg_().log1p_()
+    return out.clamp_(0, 1)
 
-# %% ../nbs/09_annotate.ipynb #3bccfef5
+def _log_sf_desc(P, out=None):
+    "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
+    return _sf_desc(P, out).neg_().log1p_()
+
+# %% ../nbs/09_annotate.ipynb #e63b5334
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
     lo: int              # first (length-sorted) query row with length >= L; rows lo.. have spans at this level
     start: torch.Tensor  # (R,) index of each of those rows' first span (span [a, a + L) is start + a)
     uid: torch.Tensor    # (n_spans,) distinct-null id of every span (row of the table)
-    P: torch.Tensor      # (U, W) float64 pmf of each distinct null
+    P: torch.Tensor      # (U, L * w) float64 pmf of each distinct null (W entries, then zeros: whole blocks of the kernel width w)
     table: torch.Tensor  # flat log(1 - survival), row u at u * (W + 1) (threshold s at column W - s), a zero row at U * (W + 1)
     W: int = 0           # length of the pmfs (L * kernel width - L + 1)
+    logged: bool = True  # False: the table holds the survival itself (its log is taken after the look-up)
 
-def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=None):
+def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=None, logged=True):
     "Distinct span nulls of length `L` of the length-sorted queries `rows`, built from the previous level `prev`; `H`: kernels from their bin `lo0` on."
     lo = int(torch.searchsorted(qs.lens[rows], L))
     c = qs.lens[rows[lo:]] - L + 1
@@ -294,19 +299,17 @@ def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=None):
     kid, perm = torch.sort(qs.key[col[rep] + L - 1], stable=True)   # rows grouped by their last kernel: contiguous products
     rep, uid = rep[perm], torch.argsort(perm)[uid]
     if prev is not None: parent = prev.uid[prev.start[r[rep] + lo - prev.lo] + col[rep] - qs.first[rows[lo:]][r[rep]]]
-    (U, w), W0 = (len(rep), H.shape[1]), 0 if prev is None else -(-prev.W // H.shape[1]) * H.shape[1]   # W0: columns read from the parents (whole blocks)
+    U, w = len(rep), H.shape[1]
     W = w if prev is None else prev.W + w - 1
-    P, T = torch.empty(U, W, dtype=H.dtype), torch.zeros(U + 1, W + 1, dtype=H.dtype)   # the last row of T: no span
-    def fill(a, b):   # rows a..b-1, in blocks so that temporaries stay small; tables written in place
+    P, T = torch.empty(U, L * w, dtype=H.dtype), torch.empty(U + 1, W + 1, dtype=H.dtype)
+    T[U] = 0   # the last row of T: no span
+    def fill(a, b):   # rows a..b-1, in blocks so that temporaries stay small; pmfs and tables written in place
         if prev is None: P[a:b] = H[kid[a:b]]
-        else:
-            Pin = torch.zeros(b - a, W0, dtype=H.dtype)   # the parents' pmfs gathered straight into whole zero-padded blocks
-            torch.index_select(prev.P, 0, parent[a:b], out=Pin[:, :prev.W])
-            P[a:b] = _convolve(Pin, kid[a:b], TT)[:, :W]
-        _log_sf_desc(P[a:b, :W], out=T[a:b])
+        else: _convolve(prev.P.index_select(0, parent[a:b]), kid[a:b], TT, out=P[a:b])   # parents: whole zero-padded blocks
+        (_log_sf_desc if logged else _sf_desc)(P[a:b, :W], out=T[a:b])
     step = step or max(64, (1 << 16) // W)   # rows per block: temporaries of about 2**16 entries
     run([lambda a=a: fill(a, min(U, a + step)) for a in range(0, U, step)])
-    return _Level(L, L * lo0, lo, start, uid, P, T.view(-1), W)
+    return _Level(L, L * lo0, lo, start, uid, P, T.view(-1), W, logged)
 
 def _trim(H):
     "Kernels cut to the bins from the first to the last one any kernel uses, and the first bin's score: pmfs of sums get shorter."
@@ -320,16 +323,17 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #64d6b3e5
+# %% ../nbs/09_annotate.ipynb #88cdded9
 def _lookup(lv, S, rows, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold S + z0 * L: (R, C); a span index -1 is the zero row."
     W1 = lv.W + 1
     base = torch.where(spans >= 0, lv.uid[spans.clamp_min(0)], lv.table.numel() // W1 - 1) * W1
     thr = ((W1 - 1 + lv.shift - z0[rows] * lv.L)[:, None] - S).clamp_(0, W1 - 1).long()   # column of the threshold (exact integers)
+    log = (lambda x: x) if lv.logged else (lambda x: x.neg_().log1p_())   # survival tables: the log of the looked-up entries only
     if spans.shape[1] <= 2:   # one or two spans: plain gathers (the same sums as below, without an index per span)
-        v = lv.table[thr.add_(base[:, :1])]
-        if spans.shape[1] == 2: v += lv.table[thr.add_(base[:, 1:] - base[:, :1])]
-    else: v = lv.table[base.T[:, :, None] + thr].sum(0)
+        v = log(lv.table[thr.add_(base[:, :1])])
+        if spans.shape[1] == 2: v += log(lv.table[thr.add_(base[:, 1:] - base[:, :1])])
+    else: v = log(lv.table[base.T[:, :, None] + thr]).sum(0)
     return v if mult is None else v.mul_(mult)
 
 def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 17):
@@ -354,7 +358,7 @@ def _accumulate(A, S, lv, rows, m, n, z0, run, chunk=1 << 17):
     add(eq, gt, ce, len(n), 1, lambda a, b: first(a, b)[:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #b837349e
+# %% ../nbs/09_annotate.ipynb #49688366
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -372,7 +376,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #71352279
+# %% ../nbs/09_annotate.ipynb #eeb11630
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -406,7 +410,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #d0f33bda
+# %% ../nbs/09_annotate.ipynb #a2386d7d
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -451,11 +455,12 @@ class _Nulls(NamedTuple):
     lo: int            # score of their first bin
     G: torch.Tensor    # prefix sums of the kernels' random hashes
     TT: torch.Tensor   # Toeplitz blocks of the kernels
+    logged: bool       # tables of log(1 - survival) (every entry will be read: full matrices), or of the survival (few are: n_nearest)
 
-def _nulls(qs):
+def _nulls(qs, logged=True):
     "Trimmed kernels, their first bin, span hashes and Toeplitz blocks of the queries `qs`."
     H, lo = _trim(qs.H)
-    return _Nulls(H, lo, _span_hashes(qs), _toeplitz(H))
+    return _Nulls(H, lo, _span_hashes(qs), _toeplitz(H), logged)
 
 def _serial(tasks, bar=None): return [f() for f in tasks]
 
@@ -470,7 +475,7 @@ class _Ahead:
             prev, used = None, 0
             for L in range(1, int(qs.lens[rows][-1]) + 1):
                 if used > (_AHEAD_BYTES if budget is None else budget): break
-                lv = _level(qs, nl.H, nl.lo, rows, nl.G, L, prev, nl.TT, _serial)
+                lv = _level(qs, nl.H, nl.lo, rows, nl.G, L, prev, nl.TT, _serial, logged=nl.logged)
                 used += 8 * lv.table.numel()
                 with self.cv:
                     if self.levels and self.levels[-1] is not None: self.levels[-1] = self.levels[-1]._replace(P=None)
@@ -494,7 +499,7 @@ def _p_all(qs, rows, S, n, rc, run, bar, nl, ahead=None):
         got = None if ahead is None else ahead.take(L)
         if got is None:
             prev, lv = None if lv is None else lv._replace(table=None), None   # the previous table is no longer needed
-            got = _level(qs, nl.H, nl.lo, rows, nl.G, L, prev, nl.TT, run)
+            got = _level(qs, nl.H, nl.lo, rows, nl.G, L, prev, nl.TT, run, logged=nl.logged)
         lv = got
         _accumulate(A, S, lv, rows, m, n, qs.z0, run)
         bar.update()
@@ -506,7 +511,7 @@ def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
     "All the work of `tomtom` on `dev` (best offsets chunk by chunk, then p-values level by level); results on the CPU."
     qs = _queries(Qs, targets.null.to(dev), nb, metric)
     rows, order, tl = torch.argsort(qs.lens, stable=True), targets.order.to(dev), targets.lens.to(dev)
-    small, nl, ahead = len(Qs) * len(targets) < _SERIAL_PAIRS, _nulls(qs), _Ahead()
+    small, nl, ahead = len(Qs) * len(targets) < _SERIAL_PAIRS, _nulls(qs, logged=k is None), _Ahead()
     chunks, build = _row_chunks(qs.lens[rows].cpu(), 1 if small else workers), lambda: ahead.build(qs, rows, nl)
     if workers == 1: ahead.close()
     # span nulls are built next to phase 1: small calls on one side thread (phase 2 takes each level as soon as it is
@@ -534,7 +539,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #4c633550
+# %% ../nbs/09_annotate.ipynb #a03762a9
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -571,7 +576,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #12ed7ac8
+# %% ../nbs/09_annotate.ipynb #90e28d3f
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -603,7 +608,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #6a77e5a4
+# %% ../nbs/09_annotate.ipynb #2d02ede7
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -647,7 +652,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #d61f6868
+# %% ../nbs/09_annotate.ipynb #3e0019ba
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -666,7 +671,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #1c197478
+# %% ../nbs/09_annotate.ipynb #eaddeb19
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -692,7 +697,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #200aa8be
+# %% ../nbs/09_annotate.ipynb #7cdc37f9
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
