@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #a0a979af
+# %% ../nbs/09_annotate.ipynb #6fddb0e6
 import bisect, math, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #a3a8d37e
+# %% ../nbs/09_annotate.ipynb #093b53bc
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #46bd0d4e
+# %% ../nbs/09_annotate.ipynb #d6582f4e
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #33629df8
+# %% ../nbs/09_annotate.ipynb #6806ae5d
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #2703c101
+# %% ../nbs/09_annotate.ipynb #c5ce3cd5
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -155,7 +155,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean'):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #23b39221
+# %% ../nbs/09_annotate.ipynb #39aaa4a6
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -223,33 +223,40 @@ def _best_offsets(Zc, key, tg, m):
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool, device=X.device)
     return torch.where(rc, score[-1], score[0]), torch.where(rc, arg[-1], arg[0]) - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #fdbb0440
+# %% ../nbs/09_annotate.ipynb #4b5a3cf1
 def _toeplitz(H):
-    "Blocks that turn a convolution with each kernel into one matrix product: (K, w, 2w - 1)."
+    "Blocks that turn a convolution with each kernel into matrix products: (K, w, 2w), columns `:w` a block's own part, `w:` its carry into the next block (the last column zero)."
     K, w = H.shape
-    T = torch.zeros(K, w, 2 * w - 1, dtype=H.dtype)
+    T = torch.zeros(K, w, 2 * w, dtype=H.dtype)
     j = torch.arange(w)
     T[:, j[:, None], j[:, None] + j] = H[:, None, :]
     return T
 
+def _convolve_blocks(Pb, kid, TT, out=None):
+    "Convolution of each row of `Pb` (R, n * w: whole blocks of the kernel width, the last one zero) with kernel `kid[r]`: (R, n * w), written into `out` when given."
+    (R, Wb), w = Pb.shape, TT.shape[1]
+    out = torch.empty_like(Pb) if out is None else out
+    ks, counts = torch.unique_consecutive(kid, return_counts=True)
+    if len(ks) <= 32:    # few runs of one kernel (rows sorted by kernel): two matrix products per run, straight into `out`
+        for k, a, b in zip(ks.tolist(), (torch.cumsum(counts, 0) - counts).tolist(), torch.cumsum(counts, 0).tolist()):
+            Pi, Oi = Pb[a:b].view(-1, w), out[a:b].view(-1, w)
+            torch.mm(Pi, TT[k, :, :w], out=Oi)      # every block's own part
+            Oi[1:].addmm_(Pi[:-1], TT[k, :, w:])    # its carry into the next block (a row's last block is zero: nothing crosses rows)
+    else:
+        n = Wb // w
+        ob = torch.empty(R, n, 2 * w, dtype=Pb.dtype)
+        for c in range(0, R, 128): torch.bmm(Pb[c:c + 128].view(-1, n, w), TT[kid[c:c + 128]], out=ob[c:c + 128])
+        o3 = out.view(R, n, w)
+        o3.copy_(ob[..., :w]); o3[:, 1:] += ob[:, :-1, w:]
+    return out
+
 def _convolve(P, kid, TT, out=None):
     "Exact full convolution of each row of `P` (R, W) with kernel `kid[r]`: (R, W + w - 1), a view of `out` (R, (ceil(W / w) + 1) * w; zeros past the data) when given."
-    R, W = P.shape
-    w = TT.shape[1]
+    (R, W), w = P.shape, TT.shape[1]
     nblk = -(-W // w)
-    P3 = (P if W == nblk * w else F.pad(P, (0, nblk * w - W))).view(R, nblk, w)
-    ob = torch.empty(R, nblk, 2 * w - 1, dtype=P.dtype)
-    ks, counts = torch.unique_consecutive(kid, return_counts=True)
-    if len(ks) <= 32:    # few runs of one kernel (rows sorted by kernel): one matrix product per run
-        for k, a, b in zip(ks.tolist(), (torch.cumsum(counts, 0) - counts).tolist(), torch.cumsum(counts, 0).tolist()):
-            torch.mm(P3[a:b].view(-1, w), TT[k], out=ob[a:b].view(-1, 2 * w - 1))
-    else:
-        for c in range(0, R, 128): torch.bmm(P3[c:c + 128], TT[kid[c:c + 128]], out=ob[c:c + 128])
-    out = (torch.empty(R, (nblk + 1) * w, dtype=P.dtype) if out is None else out).view(R, nblk + 1, w)
-    out[:, :nblk] = ob[..., :w]
-    out[:, nblk] = 0
-    out[:, 1:, :w - 1] += ob[..., w:]
-    return out.view(R, -1)[:, :W + w - 1]
+    Pb = torch.empty(R, (nblk + 1) * w, dtype=P.dtype)
+    Pb[:, W:] = 0; Pb[:, :W] = P
+    return _convolve_blocks(Pb, kid, TT, out)[:, :W + w - 1]
 
 def _survival(P):
     "P(score >= s) for s = 0 .. W (the last entry 0), summed from the upper tail: (R, W + 1)."
@@ -275,7 +282,7 @@ def _log_sf_desc(P, out=None):
     "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
     return _sf_desc(P, out).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #1c7a2a53
+# %% ../nbs/09_annotate.ipynb #50fab466
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -305,7 +312,11 @@ def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=None, logged=True):
     T[U] = 0   # the last row of T: no span
     def fill(a, b):   # rows a..b-1, in blocks so that temporaries stay small; pmfs and tables written in place
         if prev is None: P[a:b] = H[kid[a:b]]
-        else: _convolve(prev.P.index_select(0, parent[a:b]), kid[a:b], TT, out=P[a:b])   # parents: whole zero-padded blocks
+        else:   # the parents' pmfs (whole zero-padded blocks) gathered straight into blocks with one more, zero, block
+            Pin = torch.empty(b - a, L * w, dtype=H.dtype)
+            Pin[:, (L - 1) * w:] = 0
+            torch.index_select(prev.P, 0, parent[a:b], out=Pin[:, :(L - 1) * w])
+            _convolve_blocks(Pin, kid[a:b], TT, out=P[a:b])
         (_log_sf_desc if logged else _sf_desc)(P[a:b, :W], out=T[a:b])
     step = step or max(64, (1 << 16) // W)   # rows per block: temporaries of about 2**16 entries
     run([lambda a=a: fill(a, min(U, a + step)) for a in range(0, U, step)])
@@ -323,7 +334,7 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #b5dc6df5
+# %% ../nbs/09_annotate.ipynb #c554098a
 def _lookup(lv, N, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold z0 * L - N (`N`: minus the relative scores, (R, C) integers; `z0`: (R,)): (R, C); a span index -1 is the zero row."
     W1, dt = lv.W + 1, torch.int32 if lv.table.numel() < 2 ** 31 else torch.int64
@@ -358,7 +369,7 @@ def _accumulate(A, N, lv, rows, m, n, z0, run, chunk=1 << 17):
     add(eq, gt, ce, len(n), 1, lambda a, b: first(a, b)[:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #070a17a2
+# %% ../nbs/09_annotate.ipynb #5a11aea6
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -376,7 +387,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #d614f060
+# %% ../nbs/09_annotate.ipynb #6e61324e
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -410,7 +421,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #31033e80
+# %% ../nbs/09_annotate.ipynb #6230363b
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -540,7 +551,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #5928765f
+# %% ../nbs/09_annotate.ipynb #4a082d81
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -577,7 +588,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #e233b607
+# %% ../nbs/09_annotate.ipynb #b44db345
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -609,7 +620,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #6d081438
+# %% ../nbs/09_annotate.ipynb #1d9447e1
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -653,7 +664,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #4c3dfaf9
+# %% ../nbs/09_annotate.ipynb #d85cbe98
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -672,7 +683,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #97487541
+# %% ../nbs/09_annotate.ipynb #01f2fd27
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -698,7 +709,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #8c8590f2
+# %% ../nbs/09_annotate.ipynb #2bfb16ff
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
