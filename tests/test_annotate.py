@@ -312,3 +312,18 @@ def test_tomtom_side_thread_error_is_raised_not_hung(monkeypatch):
     monkeypatch.setattr(A, '_level', failing)
     Qs = _dirichlet(5, (3, 8), 0.5, 25)
     with pytest.raises(RuntimeError, match='side thread failed'): tomtom(Qs, Qs, n_jobs=2)
+
+
+def test_tomtom_main_thread_error_does_not_hang(monkeypatch):
+    "An error in phase 1 while the side thread waits for phase 2 to take its levels: the error is raised, the side thread stops."
+    import threading
+    import meme_nb.annotate as A
+    monkeypatch.setattr(A, '_AHEAD_BYTES', 0)   # the side thread waits after every level
+    def failing(*a, **k): raise RuntimeError('phase 1 failed')
+    monkeypatch.setattr(A, '_best_offsets', failing)
+    Qs, out = _dirichlet(5, (3, 8), 0.5, 26), []
+    def call():
+        try: tomtom(Qs, Qs, n_jobs=2)
+        except RuntimeError as e: out.append(str(e))
+    t = threading.Thread(target=call, daemon=True); t.start(); t.join(120)
+    assert not t.is_alive() and out == ['phase 1 failed']
