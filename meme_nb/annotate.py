@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #20ed7265
+# %% ../nbs/09_annotate.ipynb #2b014585
 import bisect, math, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #7018dbb2
+# %% ../nbs/09_annotate.ipynb #e618e52d
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #66dd5acc
+# %% ../nbs/09_annotate.ipynb #29996df6
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -74,7 +74,7 @@ def _layout(null, lens, S, pad):
     return _Targets(null, lens, cols, first, pad, rel)
 
 class TomtomTargets:
-    "A target collection prepared once for `tomtom`: sorted by length, reverse complements built, layouts cached per query length."
+    "A target collection prepared once for `tomtom`: sorted by length, reverse complements built, layouts cached per query length, and the centred null scores of query columns seen before (one-hot seqlets reuse the same four or five columns in every call)."
     def __init__(self, Ts, # target motifs: (len(alphabet), n) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
                  reverse_complement:bool=True, # also keep the reverse complement of every target (ACGT order)
                 ):
@@ -89,7 +89,7 @@ class TomtomTargets:
         self.lens = torch.tensor([T.shape[1] for T in Ts])
         strands = [Ts] + ([[T.flip(0).flip(1) for T in Ts]] if reverse_complement else [])
         self.null = torch.cat([torch.cat(s, 1) for s in strands], 1).T.contiguous()
-        self._layouts = {}
+        self._layouts, self._centred = {}, {}   # layouts per query length; median-centred scores of query columns seen before
     def __len__(self): return self.n
     def __repr__(self): return f"TomtomTargets({self.n} motifs, reverse_complement={self.reverse_complement})"
     def layout(self, m, device='cpu'):
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #8b07e244
+# %% ../nbs/09_annotate.ipynb #8c3a50a9
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #f6c62b27
+# %% ../nbs/09_annotate.ipynb #f9a159fa
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -142,20 +142,36 @@ class _Queries(NamedTuple):
     Z: torch.Tensor      # (K, N) integer score of each kernel against every null column
     H: torch.Tensor      # (K, n_score_bins + 1) float64 null pmf of each kernel
 
-def _queries(Qs, null, n_score_bins, metric='euclidean'):
+_CENTRED_CACHE = 64   # distinct query columns whose centred scores a `TomtomTargets` keeps (one-hot seqlets use 4 or 5)
+
+def _centred(U, null, metric, cache=None):
+    "Column scores of the distinct query columns `U` minus each row's median, (U, N); rows of columns seen before come from `cache` (kept by `TomtomTargets`: the same numbers, computed once)."
+    if cache is None or len(U) > _CENTRED_CACHE:
+        S = _column_scores(U, null, metric)
+        return S - _median(S)[:, None]
+    keys = [(metric, str(null.device), bytes(u.cpu().numpy())) for u in U]
+    rows = {key: cache.get(key) for key in keys}   # a local copy: another call may clear the cache meanwhile
+    new = [i for i, key in enumerate(keys) if rows[key] is None]
+    if new:
+        S = _column_scores(U[new], null, metric)
+        rows.update({keys[i]: row for i, row in zip(new, S - _median(S)[:, None])})
+        if len(cache) + len(new) > _CENTRED_CACHE: cache.clear()
+        cache.update({keys[i]: rows[keys[i]] for i in new})
+    return torch.stack([rows[key] for key in keys])
+
+def _queries(Qs, null, n_score_bins, metric='euclidean', cache=None):
     "Integer column scores, kernels and overhang scores of queries of any lengths against the null columns."
     lens = torch.tensor([Q.shape[1] for Q in Qs])
     qid = torch.repeat_interleave(torch.arange(len(Qs)), lens)
     U, inv = _unique_rows(torch.cat(Qs, 1).T)
-    S = _column_scores(U, null, metric)
-    S2 = S - _median(S)[:, None]
+    S2 = _centred(U, null, metric, cache)
     smin, k = _scaling(S2, inv, qid, len(Qs), n_score_bins)
     keys, key = _unique_rows(torch.stack([inv.double(), smin[qid], k[qid]], 1))
     Z = torch.round((S2[keys[:, 0].long()] - keys[:, 1:2]) * keys[:, 2:3]).long().clamp_(0, n_score_bins)
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #1928736f
+# %% ../nbs/09_annotate.ipynb #5fe62164
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -223,7 +239,7 @@ def _best_offsets(Zc, key, tg, m):
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool, device=X.device)
     return torch.where(rc, score[-1], score[0]), torch.where(rc, arg[-1], arg[0]) - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #28121002
+# %% ../nbs/09_annotate.ipynb #a1b82a07
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into matrix products: (K, w, 2w), columns `:w` a block's own part, `w:` its carry into the next block (the last column zero)."
     K, w = H.shape
@@ -282,7 +298,7 @@ def _log_sf_desc(P, out=None):
     "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
     return _sf_desc(P, out).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #bc8d3e50
+# %% ../nbs/09_annotate.ipynb #03188a79
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -334,7 +350,7 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #db01b419
+# %% ../nbs/09_annotate.ipynb #37f4b774
 def _lookup(lv, N, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold z0 * L - N (`N`: minus the relative scores, (R, C) integers; `z0`: (R,)): (R, C); a span index -1 is the zero row."
     W1, dt = lv.W + 1, torch.int32 if lv.table.numel() < 2 ** 31 else torch.int64
@@ -369,7 +385,7 @@ def _accumulate(A, N, lv, rows, m, n, z0, run, chunk=1 << 17):
     add(eq, gt, ce, len(n), 1, lambda a, b: first(a, b)[:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #dac019b0
+# %% ../nbs/09_annotate.ipynb #f5aed2e0
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -387,7 +403,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #a4818fc4
+# %% ../nbs/09_annotate.ipynb #974e5b49
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -421,7 +437,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #80c4af6b
+# %% ../nbs/09_annotate.ipynb #262eedda
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -527,7 +543,7 @@ _AHEAD_PAIRS = 1 << 21    # below this many, span nulls are built next to phase 
 
 def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
     "All the work of `tomtom` on `dev` (best offsets chunk by chunk, then p-values level by level); results on the CPU."
-    qs = _queries(Qs, targets.null.to(dev), nb, metric)
+    qs = _queries(Qs, targets.null.to(dev), nb, metric, targets._centred)
     rows, order, tl = torch.argsort(qs.lens, stable=True), targets.order.to(dev), targets.lens.to(dev)
     small, nl, ahead = len(Qs) * len(targets) < _SERIAL_PAIRS, _nulls(qs, logged=k is None), _Ahead()
     chunks, build = _row_chunks(qs.lens[rows].cpu(), 1 if small else workers), lambda: ahead.build(qs, rows, nl, wait=small)
@@ -560,7 +576,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #22567cb7
+# %% ../nbs/09_annotate.ipynb #b7dcfb44
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -597,7 +613,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #30af2505
+# %% ../nbs/09_annotate.ipynb #3df46211
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -629,7 +645,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #f15970a3
+# %% ../nbs/09_annotate.ipynb #c3cc3a68
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -673,7 +689,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #ba02e49a
+# %% ../nbs/09_annotate.ipynb #29a868c1
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -692,7 +708,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #b772ac19
+# %% ../nbs/09_annotate.ipynb #19647233
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -718,7 +734,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #fe84688e
+# %% ../nbs/09_annotate.ipynb #b9973eb5
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)

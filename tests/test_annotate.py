@@ -327,3 +327,22 @@ def test_tomtom_main_thread_error_does_not_hang(monkeypatch):
         except RuntimeError as e: out.append(str(e))
     t = threading.Thread(target=call, daemon=True); t.start(); t.join(120)
     assert not t.is_alive() and out == ['phase 1 failed']
+
+
+def test_tomtom_centred_scores_cached_per_targets(monkeypatch):
+    "Centred column scores of query columns seen before come from the targets' cache: the same numbers as computed afresh, any order, capped."
+    import meme_nb.annotate as A
+    T = A.TomtomTargets(_dirichlet(20, (4, 12), 0.5, 31))
+    U = torch.cat([torch.eye(4, dtype=torch.float64), _dirichlet(3, (1, 1), 0.5, 32)[0].T.repeat(1, 1)])
+    fresh = A._centred(U, T.null, 'euclidean')
+    got = A._centred(U, T.null, 'euclidean', T._centred)
+    assert torch.equal(got, fresh) and len(T._centred) == len(U)
+    perm = torch.tensor([3, 0, 4, 2, 1])
+    assert torch.equal(A._centred(U[perm], T.null, 'euclidean', T._centred), fresh[perm])
+    assert torch.equal(A._centred(U[:2], T.null, 'pearson', T._centred), A._centred(U[:2], T.null, 'pearson'))   # metric is part of the key
+    monkeypatch.setattr(A, '_CENTRED_CACHE', 6)
+    A._centred(_dirichlet(1, (4, 4), 0.5, 33)[0].T, T.null, 'euclidean', T._centred)
+    assert len(T._centred) <= 6
+    Qs = _dirichlet(6, (3, 9), 0.5, 34)
+    a, b = tomtom(Qs, T), tomtom(Qs, T)   # second call: cached rows
+    for x, y in zip(a, b): assert torch.equal(x, y)
