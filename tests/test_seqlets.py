@@ -222,8 +222,8 @@ def test_restricted_null_equals_full_convolution(seed, K, upto, ahead):
     # when ahead > 0) equal those of the full repeated np.convolve bit for bit on every sum they keep
     rng = np.random.default_rng(seed)
     pmf = rng.random(K) * (rng.random(K) < 0.8); pmf[[0, -1]] += 0.1; pmf /= pmf.sum()   # zero bins inside
-    full, part = _NullTails(pmf), _NullTails(pmf, upto, ahead)
-    part.low = _valid_lows(rng, K, upto)
+    full, part = _NullTails(pmf), _NullTails(pmf, upto)
+    part.low, part.ahead = _valid_lows(rng, K, upto), ahead   # the plan set before any length is handed to the worker
     for l in range(1, upto + 1):
         a = int(part.low[l])
         np.testing.assert_array_equal(part.sf(l)[a:], full.sf(l)[a:])
