@@ -7,7 +7,7 @@ Docs: https://meme-nb.github.io/meme_nb/seqlets.html.md"""
 # %% auto #0
 __all__ = ['recursive_seqlets', 'tfmodisco_seqlets']
 
-# %% ../nbs/08_seqlets.ipynb #23eafe86
+# %% ../nbs/08_seqlets.ipynb #d970f828
 import math
 import os
 import threading
@@ -22,7 +22,7 @@ import torch
 
 from .utils import _describe, _validate_int
 
-# %% ../nbs/08_seqlets.ipynb #4d9db911
+# %% ../nbs/08_seqlets.ipynb #ea063bef
 def _attr_matrix(X, name='X', allow_3d=False, check_finite=True):
     "Validate `X` (tensor or array, `(n, L)`; `(n, A, L)` summed over A when `allow_3d`) and return it as a float numpy array."
     if isinstance(X, torch.Tensor): X = X.detach().cpu().numpy()
@@ -64,7 +64,7 @@ def _validate_frac(v, name, low_open=True):
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1]; got {v}")
     return v
 
-# %% ../nbs/08_seqlets.ipynb #ca0d7b8f
+# %% ../nbs/08_seqlets.ipynb #e79be9ff
 def _is_stream(X):
     "Whether `X` is an iterable of `(X_ohe, X_attr)` chunks rather than one matrix (a nested list of numbers is not)."
     if isinstance(X, (torch.Tensor, np.ndarray, str, bytes)): return False
@@ -91,7 +91,7 @@ class _Chunks:
         self.source = source
     def __iter__(self): return (_chunk_sums(c, j) for j, c in enumerate(self.source))
 
-# %% ../nbs/08_seqlets.ipynb #77849c32
+# %% ../nbs/08_seqlets.ipynb #7ea9f6b6
 @contextmanager
 def _one_thread():
     "Run torch single-threaded inside the block, restoring the thread count after (no OpenMP team to wake for a small op)."
@@ -181,7 +181,7 @@ def _lowest_sums(pmf, upto, threshold):
         low[l] = nxt = max(0, min(math.floor(l * mu + (z - 2) * sd * math.sqrt(l)), nxt - (K - 1), (K - 1) * (l - 1)))
     return low
 
-# %% ../nbs/08_seqlets.ipynb #655287ad
+# %% ../nbs/08_seqlets.ipynb #10528525
 def _run_sums(B, m, dtype):
     "Sums of every `m` consecutive columns of `B`, `(n, L - m + 1)` in `dtype`, by doubling (about log2(m) passes instead of m)."
     P, k, acc, a = B.astype(dtype, copy=False), 1, None, 0   # P: sums of k neighbours; acc: sums of the a neighbours taken so far
@@ -227,7 +227,7 @@ def _p_values(null, l, S):
     for n in np.unique(l): p[l == n] = null.sf(n)[S[l == n]]
     return p
 
-# %% ../nbs/08_seqlets.ipynb #1201fed4
+# %% ../nbs/08_seqlets.ipynb #e2245a10
 def _overlaps(starts, lengths, ws, wl):
     "Whether each span `[starts, starts+lengths)` overlaps one of the non-overlapping spans `[ws, ws+wl)`."
     o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
@@ -296,7 +296,7 @@ def _greedy_recursive(Bf, F, Lmax, null, min_len, L):
         fs, ls = _pieces(fs, ls, fs[w], ls[w], min_len)
     return tuple(np.concatenate(a) for a in zip(*kept))
 
-# %% ../nbs/08_seqlets.ipynb #db34856f
+# %% ../nbs/08_seqlets.ipynb #3226de1b
 _SEQLET_COLUMNS = ('example_idx', 'start', 'end', 'attribution', 'p-value')
 
 def _span_sums(X, e, st, en):
@@ -322,7 +322,7 @@ def _check_lengths(min_seqlet_len, max_seqlet_len, L):
         raise ValueError(f"max_seqlet_len must be >= min_seqlet_len ({min_seqlet_len}); got {max_seqlet_len}")
     return min_seqlet_len, min(max_seqlet_len, L)
 
-# %% ../nbs/08_seqlets.ipynb #e3d74530
+# %% ../nbs/08_seqlets.ipynb #6f692a47
 def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array; or a re-iterable of (X_ohe, X_attr) chunks
                       threshold:float=0.01, # p-value a span and all of its sub-spans must be below, in (0, 1]
                       min_seqlet_len:int=4, # shortest seqlet core, and shortest sub-span tested
@@ -372,7 +372,7 @@ def _call_sign(chunks, size, Xc, g, rng, threshold, min_len, max_len, n_bins, fd
     signed = lambda c: c if g == 1 else -c
     binned = [_discretize(signed(c), n_bins, *rng, inside=True) for c in chunks] if isinstance(chunks, list) else None   # in memory: bin once
     counts = sum(b[1] * b[0].size for b in binned) if binned else sum(_discretize(signed(c), n_bins, *rng, inside=True)[1] * c.size for c in chunks)
-    ahead = 3 if size >= 2**21 else 0   # large X: the worker thread builds the next lengths while this one scans (small X: the hand-offs would cost more)
+    ahead = 2 if size >= 2**21 else 0   # large X: the worker thread builds the next lengths while this one scans (small X: the hand-offs would cost more)
     null, res, off = _NullTails(counts / size, max_len, ahead, threshold, first=min_len), [], 0
     try:
         for j, c in enumerate(chunks):
@@ -406,7 +406,7 @@ def _call_recursive(B, null, threshold, min_len, max_len):
         res.append((f // L + i, f % L, l, p))
     return tuple(np.concatenate(a) for a in zip(*res))
 
-# %% ../nbs/08_seqlets.ipynb #b7e42f5d
+# %% ../nbs/08_seqlets.ipynb #2dd42522
 def _pava(y, w):
     "Weighted isotonic (non-decreasing) least-squares fit of `y` by pool-adjacent-violators."
     vals, wts, sizes = [], [], []
@@ -418,7 +418,7 @@ def _pava(y, w):
             vals[-2:], wts[-2:], sizes[-2:] = [v], [wv], [sizes[-2] + sizes[-1]]
     return np.repeat(vals, sizes)
 
-# %% ../nbs/08_seqlets.ipynb #fe409fab
+# %% ../nbs/08_seqlets.ipynb #19e0c0c1
 def _laplace_scale(mag):
     "Scale of a zero-centred Laplace tail from magnitudes: median / ln 2 (inf when there are none)."
     return float(np.median(mag)) / math.log(2) if len(mag) else math.inf
@@ -437,7 +437,7 @@ def _fdr_threshold(mag, target_fdr, n_bins=200):
     i = 0 if len(ok) == 0 else ok[-1] + 1
     return math.inf if i >= len(obs) else float(edges[i])
 
-# %% ../nbs/08_seqlets.ipynb #87fc4270
+# %% ../nbs/08_seqlets.ipynb #92ec2dac
 def _window_sums(x, window_size, flank):
     "Signed sums over every window whose flanked span fits: (n, L - window_size - 2*flank + 1), float64."
     C = np.zeros((len(x), x.shape[1] + 1)); np.cumsum(x, axis=1, dtype=np.float64, out=C[:, 1:])
@@ -466,7 +466,7 @@ def _check_tfmodisco_args(L, window_size, flank, target_fdr, min_frac, max_frac)
         raise ValueError(f"max_passing_windows_frac must be >= min_passing_windows_frac ({min_frac}); got {max_frac}")
     return window_size, flank, target_fdr, min_frac, max_frac
 
-# %% ../nbs/08_seqlets.ipynb #42e37f67
+# %% ../nbs/08_seqlets.ipynb #806cddb2
 def tfmodisco_seqlets(X_attr, # attributions, (n, length) sums or (n, len(alphabet), length) summed over dim 1
                       window_size:int=21, # width of the core window whose sum is scored
                       flank:int=10, # positions added on each side of the core; 0 gives core-only seqlets
