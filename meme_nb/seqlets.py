@@ -7,10 +7,14 @@ Docs: https://meme-nb.github.io/meme_nb/seqlets.html.md"""
 # %% auto #0
 __all__ = ['recursive_seqlets', 'tfmodisco_seqlets']
 
-# %% ../nbs/08_seqlets.ipynb #e29bdc92
+# %% ../nbs/08_seqlets.ipynb #d970f828
 import math
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from numbers import Real
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -18,7 +22,7 @@ import torch
 
 from .utils import _describe, _validate_int
 
-# %% ../nbs/08_seqlets.ipynb #1d92287d
+# %% ../nbs/08_seqlets.ipynb #ea063bef
 def _attr_matrix(X, name='X', allow_3d=False, check_finite=True):
     "Validate `X` (tensor or array, `(n, L)`; `(n, A, L)` summed over A when `allow_3d`) and return it as a float numpy array."
     if isinstance(X, torch.Tensor): X = X.detach().cpu().numpy()
@@ -34,9 +38,19 @@ def _attr_matrix(X, name='X', allow_3d=False, check_finite=True):
     if check_finite: _finite_range(X, name)
     return X
 
+_POOL, _POOL_PID, _POOL_LOCK = None, None, threading.Lock()
+
+def _pool():
+    "The module's one worker thread, started on first use (again in a forked child, where the parent's thread does not exist)."
+    global _POOL, _POOL_PID
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_PID != os.getpid(): _POOL, _POOL_PID = ThreadPoolExecutor(1, thread_name_prefix='meme_nb.seqlets'), os.getpid()
+        return _POOL
+
 def _finite_range(X, name):
     "Smallest and largest value of `X`; a NaN or infinite value (which makes one of them non-finite) is an error naming its index."
-    lo, hi = float(X.min()), float(X.max())
+    job = _pool().submit(X.min) if X.size >= 2**20 else None   # a large X: the minimum on the worker thread, the maximum here
+    hi = float(X.max()); lo = float(job.result() if job else X.min())
     if not (math.isfinite(lo) and math.isfinite(hi)):
         bad = ~np.isfinite(X)
         raise ValueError(f"{name} must be finite; got {X[bad][0]} at index {tuple(int(i) for i in np.argwhere(bad)[0])}")
@@ -50,7 +64,7 @@ def _validate_frac(v, name, low_open=True):
         raise ValueError(f"{name} must be in {'(0' if low_open else '[0'}, 1]; got {v}")
     return v
 
-# %% ../nbs/08_seqlets.ipynb #7565fa0a
+# %% ../nbs/08_seqlets.ipynb #e79be9ff
 def _is_stream(X):
     "Whether `X` is an iterable of `(X_ohe, X_attr)` chunks rather than one matrix (a nested list of numbers is not)."
     if isinstance(X, (torch.Tensor, np.ndarray, str, bytes)): return False
@@ -77,7 +91,7 @@ class _Chunks:
         self.source = source
     def __iter__(self): return (_chunk_sums(c, j) for j, c in enumerate(self.source))
 
-# %% ../nbs/08_seqlets.ipynb #bd0d6685
+# %% ../nbs/08_seqlets.ipynb #7ea9f6b6
 @contextmanager
 def _one_thread():
     "Run torch single-threaded inside the block, restoring the thread count after (no OpenMP team to wake for a small op)."
@@ -85,13 +99,22 @@ def _one_thread():
     try: yield
     finally: torch.set_num_threads(n)
 
-def _discretize(X, n_bins, lo=None, hi=None, inside=False, chunk=1 << 16):
+def _discretize(X, n_bins, lo=None, hi=None, inside=False):
     "Bin index of every value of `X` (equal-width bins over [min, max], or over a given [lo, hi] with values clipped into it unless `inside` says they lie in it) and the bin histogram as probabilities."
     inside = inside or (lo is None and hi is None)
     lo, hi = float(X.min()) if lo is None else lo, float(X.max()) if hi is None else hi
     width = (hi - lo) / (n_bins - 1) if hi > lo else math.inf   # the reference's bin width
     flat = X.reshape(-1)
     B = np.empty(flat.shape, np.int16 if n_bins <= 2**15 else np.int32)
+    h = len(flat) // 2 if len(flat) >= 2**20 else len(flat)   # a large X: the worker thread bins the second half
+    with _one_thread():
+        job = _pool().submit(_bin_part, flat[h:], B[h:], lo, width, n_bins, inside) if h < len(flat) else None
+        counts = _bin_part(flat[:h], B[:h], lo, width, n_bins, inside)
+        if job: counts = counts + job.result()
+    return B.reshape(X.shape), counts / B.size
+
+def _bin_part(flat, B, lo, width, n_bins, inside, chunk=1 << 16):
+    "Write the bin index of every value of `flat` into `B` (same length) and return the bin counts."
     t = np.empty(min(chunk, len(flat)))   # cache-sized float64 scratch, reused
     for i in range(0, len(flat), chunk):
         x = t[:len(flat[i:i + chunk])]
@@ -99,22 +122,66 @@ def _discretize(X, n_bins, lo=None, hi=None, inside=False, chunk=1 << 16):
         x /= width   # divide (not multiply by 1/width): the reference's rounding
         if not inside: np.clip(x, 0, n_bins - 1, out=x)   # inside [lo, hi] the quotient is already in [0, n_bins - 1 + rounding)
         B[i:i + chunk] = x   # truncation = floor, values are >= 0
-    with _one_thread(): counts = torch.bincount(torch.from_numpy(B), minlength=n_bins).numpy()   # 3x numpy's bincount
-    return B.reshape(X.shape), counts / B.size
+    return torch.bincount(torch.from_numpy(B), minlength=n_bins).numpy()   # 3x numpy's bincount (single-threaded by the caller)
 
 class _NullTails:
-    "Survival functions `sf(l)[s] = P(sum of l draws >= s)`, built by repeated direct convolution as far as asked."
-    def __init__(self, pmf): self.pmf, self.p, self.sfs = pmf, pmf, [None, np.cumsum(pmf[::-1])[::-1]]
+    "Survival functions `sf(l)[s] = P(sum of l draws >= s)`, built by repeated direct convolution as far as asked; with `threshold`, only from the lowest sum a call can read (NaN below); the worker thread builds up to `ahead` more lengths (at most `upto`) while the caller uses the current one."
+    def __init__(self, pmf, upto=1, ahead=0, threshold=None, first=1):
+        self.pmf, self.upto, self.ahead, self.low = pmf, upto, ahead, _lowest_sums(pmf, upto, threshold)
+        self._start(); self._submit(first)   # the worker starts on the lengths up to `first` (+ ahead) at once
+    def _start(self): self.p, self.off, self.sfs, self.jobs, self.lock = self.pmf, 0, [None, np.cumsum(self.pmf[::-1])[::-1]], [], threading.Lock()
+    def _grow(self):
+        "Append the next length's survival function, from its lowest sum `a` up (whichever thread gets here: the next length is the one missing)."
+        with self.lock: self._grow_locked()
+    def _grow_locked(self):
+        l, K = len(self.sfs), len(self.pmf)
+        a = int(self.low[l]) if l < len(self.low) else 0
+        s = max(a - (K - 1), 0)   # the lowest sum of length l - 1 that reaches a
+        if s < self.off: raise RuntimeError(f"null plan broken: length {l} needs sums from {s} of length {l - 1}, built from {self.off}")
+        p = np.convolve(self.p[s - self.off:], self.pmf)[a - s:]   # for every sum >= a: the full convolution's dot product
+        sf = np.full(a + len(p), np.nan); sf[a:] = np.cumsum(p[::-1])[::-1]
+        self.p, self.off = p, a
+        self.sfs.append(sf)
     def sf(self, l):
+        if l >= len(self.low) and self.low.any(): self._restart()   # beyond the planned lengths: build everything
+        self._submit(l)
         while len(self.sfs) <= l:
-            self.p = np.convolve(self.p, self.pmf)
-            self.sfs.append(np.cumsum(self.p[::-1])[::-1])
+            j = next((j for j in self.jobs if not j.done()), None)
+            if j is None or j.cancel(): self._grow()   # the worker has not started it (busy elsewhere, or none left): build it here
+            else: j.result()
         return self.sfs[l]
+    def _submit(self, l):
+        "Hand the worker the lengths up to `l + ahead` (at most `upto`) not handed yet."
+        while self.ahead and len(self.jobs) + 2 <= min(l + self.ahead, self.upto):
+            self.jobs.append(_pool().submit(self._grow))   # one job per length; each grow builds the length missing
     def cut(self, l, threshold):
         "Smallest binned sum of length `l` whose p-value is below `threshold` (`len(sf)` when none is)."
-        return int(np.searchsorted(-self.sf(l), -threshold, side='right'))
+        sf, a = self.sf(l), int(self.low[l]) if l < len(self.low) else 0
+        c = a + int(np.searchsorted(-sf[a:], -threshold, side='right'))
+        if c > a or a == 0: return c
+        self._restart(); return self.cut(l, threshold)   # the cut may lie below the sums built: build them all
+    def _restart(self):
+        "Build every sum of every length from scratch (the worker's lengths are dropped first)."
+        self.close()
+        for j in self.jobs:
+            if not j.cancelled(): j.result()
+        self.low = np.zeros(0, np.int64); self._start()
+    def close(self):
+        "Drop the lengths not started yet."
+        for j in self.jobs: j.cancel()
 
-# %% ../nbs/08_seqlets.ipynb #bbbb189e
+def _lowest_sums(pmf, upto, threshold):
+    "Per length `l <= upto`, the lowest binned sum to build: a guess below the cut of `threshold` (normal approximation, 2 sd of margin), lowered so each length's sums can be built from the previous length's (0: all)."
+    K, low = len(pmf), np.zeros(upto + 1, np.int64)
+    if threshold is None or threshold >= 0.5 or upto < 2: return low
+    i = np.arange(K); mu = float(pmf @ i); sd = math.sqrt(max(float(pmf @ i**2) - mu * mu, 0.0))
+    z = NormalDist().inv_cdf(1 - threshold)
+    nxt = math.inf
+    for l in range(upto, 1, -1):
+        low[l] = nxt = max(0, min(math.floor(l * mu + (z - 2) * sd * math.sqrt(l)), nxt - (K - 1), (K - 1) * (l - 1)))
+    return low
+
+# %% ../nbs/08_seqlets.ipynb #10528525
 def _run_sums(B, m, dtype):
     "Sums of every `m` consecutive columns of `B`, `(n, L - m + 1)` in `dtype`, by doubling (about log2(m) passes instead of m)."
     P, k, acc, a = B.astype(dtype, copy=False), 1, None, 0   # P: sums of k neighbours; acc: sums of the a neighbours taken so far
@@ -160,7 +227,7 @@ def _p_values(null, l, S):
     for n in np.unique(l): p[l == n] = null.sf(n)[S[l == n]]
     return p
 
-# %% ../nbs/08_seqlets.ipynb #f3550c88
+# %% ../nbs/08_seqlets.ipynb #e2245a10
 def _overlaps(starts, lengths, ws, wl):
     "Whether each span `[starts, starts+lengths)` overlaps one of the non-overlapping spans `[ws, ws+wl)`."
     o = np.argsort(ws); ws, we = ws[o], ws[o] + wl[o]
@@ -229,7 +296,7 @@ def _greedy_recursive(Bf, F, Lmax, null, min_len, L):
         fs, ls = _pieces(fs, ls, fs[w], ls[w], min_len)
     return tuple(np.concatenate(a) for a in zip(*kept))
 
-# %% ../nbs/08_seqlets.ipynb #2c658dfc
+# %% ../nbs/08_seqlets.ipynb #3226de1b
 _SEQLET_COLUMNS = ('example_idx', 'start', 'end', 'attribution', 'p-value')
 
 def _span_sums(X, e, st, en):
@@ -255,7 +322,7 @@ def _check_lengths(min_seqlet_len, max_seqlet_len, L):
         raise ValueError(f"max_seqlet_len must be >= min_seqlet_len ({min_seqlet_len}); got {max_seqlet_len}")
     return min_seqlet_len, min(max_seqlet_len, L)
 
-# %% ../nbs/08_seqlets.ipynb #d582e94c
+# %% ../nbs/08_seqlets.ipynb #6f692a47
 def recursive_seqlets(X, # attribution sums, (n, length), torch tensor or numpy array; or a re-iterable of (X_ohe, X_attr) chunks
                       threshold:float=0.01, # p-value a span and all of its sub-spans must be below, in (0, 1]
                       min_seqlet_len:int=4, # shortest seqlet core, and shortest sub-span tested
@@ -305,17 +372,20 @@ def _call_sign(chunks, size, Xc, g, rng, threshold, min_len, max_len, n_bins, fd
     signed = lambda c: c if g == 1 else -c
     binned = [_discretize(signed(c), n_bins, *rng, inside=True) for c in chunks] if isinstance(chunks, list) else None   # in memory: bin once
     counts = sum(b[1] * b[0].size for b in binned) if binned else sum(_discretize(signed(c), n_bins, *rng, inside=True)[1] * c.size for c in chunks)
-    null, res, off = _NullTails(counts / size), [], 0
-    for j, c in enumerate(chunks):
-        B = binned[j][0] if binned else _discretize(signed(c), n_bins, *rng, inside=True)[0]
-        e, s, l, p = _call_recursive(B, null, threshold, min_len, max_len)
-        st, en = np.maximum(s - flanks, 0), np.minimum(s + l + flanks, c.shape[1])
-        res.append((e + off, st, en, _span_sums(c, e, st, en), p)); off += len(c)
-    e, st, en, a, p = (np.concatenate(x) for x in zip(*res))
-    if Xc is not None:
-        Bc, _ = _discretize(signed(Xc), n_bins, *rng)   # the control in X's bins, called with X's null
-        keep = p <= _fdr_cut(p, _call_recursive(Bc, null, threshold, min_len, max_len)[3], size / Xc.size, fdr)
-        e, st, en, a, p = e[keep], st[keep], en[keep], a[keep], p[keep]
+    ahead = 2 if size >= 2**21 else 0   # large X: the worker thread builds the next lengths while this one scans (small X: the hand-offs would cost more)
+    null, res, off = _NullTails(counts / size, max_len, ahead, threshold, first=min_len), [], 0
+    try:
+        for j, c in enumerate(chunks):
+            B = binned[j][0] if binned else _discretize(signed(c), n_bins, *rng, inside=True)[0]
+            e, s, l, p = _call_recursive(B, null, threshold, min_len, max_len)
+            st, en = np.maximum(s - flanks, 0), np.minimum(s + l + flanks, c.shape[1])
+            res.append((e + off, st, en, _span_sums(c, e, st, en), p)); off += len(c)
+        e, st, en, a, p = (np.concatenate(x) for x in zip(*res))
+        if Xc is not None:
+            Bc, _ = _discretize(signed(Xc), n_bins, *rng)   # the control in X's bins, called with X's null
+            keep = p <= _fdr_cut(p, _call_recursive(Bc, null, threshold, min_len, max_len)[3], size / Xc.size, fdr)
+            e, st, en, a, p = e[keep], st[keep], en[keep], a[keep], p[keep]
+    finally: null.close()
     return e, st, en, a, p, np.full(len(e), g)
 
 def _fdr_cut(p, p_control, scale, target_fdr):
@@ -327,7 +397,7 @@ def _fdr_cut(p, p_control, scale, target_fdr):
 
 def _call_recursive(B, null, threshold, min_len, max_len):
     "Kept cores over blocks of examples: example index, start, length, p-value."
-    n, L = B.shape; step = -(-n // -(-n // max(1, 2**22 // L)))   # equal blocks of at most 4M positions
+    n, L = B.shape; step = -(-n // -(-n // max(1, 2**23 // L)))   # equal blocks of at most 8M positions
     res = [(np.zeros(0, np.int64),) * 3 + (np.zeros(0),)]
     for i in range(0, n, step):
         F, Lmax = _candidate_lengths(B[i:i + step], null, threshold, min_len, max_len)
@@ -336,7 +406,7 @@ def _call_recursive(B, null, threshold, min_len, max_len):
         res.append((f // L + i, f % L, l, p))
     return tuple(np.concatenate(a) for a in zip(*res))
 
-# %% ../nbs/08_seqlets.ipynb #49c35817
+# %% ../nbs/08_seqlets.ipynb #2dd42522
 def _pava(y, w):
     "Weighted isotonic (non-decreasing) least-squares fit of `y` by pool-adjacent-violators."
     vals, wts, sizes = [], [], []
@@ -348,7 +418,7 @@ def _pava(y, w):
             vals[-2:], wts[-2:], sizes[-2:] = [v], [wv], [sizes[-2] + sizes[-1]]
     return np.repeat(vals, sizes)
 
-# %% ../nbs/08_seqlets.ipynb #5380c58f
+# %% ../nbs/08_seqlets.ipynb #19e0c0c1
 def _laplace_scale(mag):
     "Scale of a zero-centred Laplace tail from magnitudes: median / ln 2 (inf when there are none)."
     return float(np.median(mag)) / math.log(2) if len(mag) else math.inf
@@ -367,7 +437,7 @@ def _fdr_threshold(mag, target_fdr, n_bins=200):
     i = 0 if len(ok) == 0 else ok[-1] + 1
     return math.inf if i >= len(obs) else float(edges[i])
 
-# %% ../nbs/08_seqlets.ipynb #4e4fe9a7
+# %% ../nbs/08_seqlets.ipynb #92ec2dac
 def _window_sums(x, window_size, flank):
     "Signed sums over every window whose flanked span fits: (n, L - window_size - 2*flank + 1), float64."
     C = np.zeros((len(x), x.shape[1] + 1)); np.cumsum(x, axis=1, dtype=np.float64, out=C[:, 1:])
@@ -396,7 +466,7 @@ def _check_tfmodisco_args(L, window_size, flank, target_fdr, min_frac, max_frac)
         raise ValueError(f"max_passing_windows_frac must be >= min_passing_windows_frac ({min_frac}); got {max_frac}")
     return window_size, flank, target_fdr, min_frac, max_frac
 
-# %% ../nbs/08_seqlets.ipynb #1388495e
+# %% ../nbs/08_seqlets.ipynb #806cddb2
 def tfmodisco_seqlets(X_attr, # attributions, (n, length) sums or (n, len(alphabet), length) summed over dim 1
                       window_size:int=21, # width of the core window whose sum is scored
                       flank:int=10, # positions added on each side of the core; 0 gives core-only seqlets

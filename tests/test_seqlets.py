@@ -207,3 +207,61 @@ def test_recursive_equals_brute_force(seed, n, L, mn, extra, n_bins, threshold, 
     mn = min(mn, L); mx = min(mn + extra, L)
     got = recursive_seqlets(X, threshold=threshold, min_seqlet_len=mn, max_seqlet_len=mx, n_bins=n_bins)
     assert sorted(map(tuple, got[['example_idx', 'start', 'end']].values.tolist())) == _brute_force_seqlets(X, threshold, mn, mx, n_bins)
+
+def _valid_lows(rng, K, upto):
+    "A random plan of lowest sums per length that respects the cascade (each length built from the previous one's kept sums)."
+    low, nxt = np.zeros(upto + 1, np.int64), int(rng.integers(0, (K - 1) * (upto - 1) + 1))
+    for l in range(upto, 1, -1):
+        low[l] = nxt = max(0, min(nxt if l == upto else nxt - (K - 1) - int(rng.integers(0, K)), (K - 1) * (l - 1)))
+    return low
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), K=st.integers(2, 300), upto=st.integers(2, 14), ahead=st.sampled_from([0, 3]))
+def test_restricted_null_equals_full_convolution(seed, K, upto, ahead):
+    # oracle: the survival functions built from the lowest planned sum up (sliced np.convolve, on the worker thread
+    # when ahead > 0) equal those of the full repeated np.convolve bit for bit on every sum they keep
+    rng = np.random.default_rng(seed)
+    pmf = rng.random(K) * (rng.random(K) < 0.8); pmf[[0, -1]] += 0.1; pmf /= pmf.sum()   # zero bins inside
+    full, part = _NullTails(pmf), _NullTails(pmf, upto)
+    part.low, part.ahead = _valid_lows(rng, K, upto), ahead   # the plan set before any length is handed to the worker
+    for l in range(1, upto + 1):
+        a = int(part.low[l])
+        np.testing.assert_array_equal(part.sf(l)[a:], full.sf(l)[a:])
+        assert np.isnan(part.sf(l)[:a]).all() and len(part.sf(l)) == len(full.sf(l))
+    part.close()
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 10**6), K=st.integers(2, 200), upto=st.integers(2, 12), threshold=st.sampled_from([1e-8, 1e-3, 0.01, 0.2]))
+def test_restricted_null_cuts_and_restart(seed, K, upto, threshold):
+    # the cut of every length equals the full null's, also when the planned lowest sums are too high (the null rebuilds everything)
+    rng = np.random.default_rng(seed)
+    pmf = rng.random(K) ** 3; pmf /= pmf.sum()
+    full, guessed, forced = _NullTails(pmf), _NullTails(pmf, upto, 0, threshold), _NullTails(pmf, upto, 0, threshold)
+    forced.low = _valid_lows(rng, K, upto)
+    for l in range(1, upto + 1):
+        c = full.cut(l, threshold)
+        assert guessed.cut(l, threshold) == c and forced.cut(l, threshold) == c
+
+def test_restricted_null_restarts_when_the_plan_is_too_high():
+    pmf = np.full(10, 0.1)
+    null = _NullTails(pmf, 6, 0, 0.01); null.low = np.array([0, 0, 0, 5, 14, 23, 32])   # every cut (26 for length 3, 44 for length 6) lies above its planned lowest sum
+    full = _NullTails(pmf)
+    assert [null.cut(l, 0.01) for l in range(1, 4)] == [full.cut(l, 0.01) for l in range(1, 4)] and null.low.any()
+    null.low = np.array([0, 0, 0, 5, 14, 23, 45])   # length 6's cut lies below 45: the null rebuilds every sum and still answers right
+    assert null.cut(6, 0.01) == full.cut(6, 0.01) and not null.low.any()
+    np.testing.assert_array_equal(null.sf(6), full.sf(6))
+
+def test_null_worker_thread_large_input_identical():
+    # large X takes the threaded path (null ahead on the worker, two-thread binning): same table as with the worker disabled
+    import meme_nb.seqlets as S
+    X, _ = planted(n=600, L=4000, seed=3)   # 2.4M positions
+    threaded = recursive_seqlets(X, sign='both')
+    class Inline:
+        def submit(self, f, *a):
+            from concurrent.futures import Future
+            fu = Future(); fu.set_result(f(*a)); return fu
+    pool = S._pool
+    try:
+        S._pool = lambda: Inline()
+        pd.testing.assert_frame_equal(threaded, recursive_seqlets(X, sign='both'), check_exact=True)
+    finally: S._pool = pool
