@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #2b014585
+# %% ../nbs/09_annotate.ipynb #b3c3bdf0
 import bisect, math, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #e618e52d
+# %% ../nbs/09_annotate.ipynb #ab3e3e8a
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #29996df6
+# %% ../nbs/09_annotate.ipynb #20d8af05
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #8c3a50a9
+# %% ../nbs/09_annotate.ipynb #4af9dbdb
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #f9a159fa
+# %% ../nbs/09_annotate.ipynb #ee37e05e
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -171,7 +171,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean', cache=None):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #5fe62164
+# %% ../nbs/09_annotate.ipynb #e2a3aa6a
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -239,7 +239,7 @@ def _best_offsets(Zc, key, tg, m):
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool, device=X.device)
     return torch.where(rc, score[-1], score[0]), torch.where(rc, arg[-1], arg[0]) - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #a1b82a07
+# %% ../nbs/09_annotate.ipynb #2f762bc0
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into matrix products: (K, w, 2w), columns `:w` a block's own part, `w:` its carry into the next block (the last column zero)."
     K, w = H.shape
@@ -298,7 +298,7 @@ def _log_sf_desc(P, out=None):
     "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
     return _sf_desc(P, out).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #03188a79
+# %% ../nbs/09_annotate.ipynb #c06ca67f
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -310,8 +310,8 @@ class _Level(NamedTuple):
     W: int = 0           # length of the pmfs (L * kernel width - L + 1)
     logged: bool = True  # False: the table holds the survival itself (its log is taken after the look-up)
 
-def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=None, logged=True):
-    "Distinct span nulls of length `L` of the length-sorted queries `rows`, built from the previous level `prev`; `H`: kernels from their bin `lo0` on."
+def _level_plan(qs, rows, G, L, prev):
+    "Bookkeeping of level `L`: first row with spans `lo`, each row's first span `start`, each span's distinct-null id `uid`, each distinct null's last kernel `kid` (grouped) and parent in `prev` (None at level 1)."
     lo = int(torch.searchsorted(qs.lens[rows], L))
     c = qs.lens[rows[lo:]] - L + 1
     start = torch.cumsum(c, 0) - c
@@ -321,8 +321,44 @@ def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=None, logged=True):
     rep = torch.empty(len(h), dtype=torch.long).scatter_(0, uid, torch.arange(len(uid)))
     kid, perm = torch.sort(qs.key[col[rep] + L - 1], stable=True)   # rows grouped by their last kernel: contiguous products
     rep, uid = rep[perm], torch.argsort(perm)[uid]
-    if prev is not None: parent = prev.uid[prev.start[r[rep] + lo - prev.lo] + col[rep] - qs.first[rows[lo:]][r[rep]]]
-    U, w = len(rep), H.shape[1]
+    parent = None if prev is None else prev.uid[prev.start[r[rep] + lo - prev.lo] + col[rep] - qs.first[rows[lo:]][r[rep]]]
+    return lo, start, uid, kid, parent
+
+def _level_plans(qs, rows, G):
+    "`_level_plan` of every level at once (the same numbers, a few large operations instead of some forty small ones per level): a list, level 1 first."
+    m, n = qs.lens[rows], len(rows)
+    Ls = torch.arange(1, int(m[-1]) + 1)
+    cnt = (m[None, :] - Ls[:, None] + 1).clamp_min(0)                  # (levels, rows): spans of each row at each level
+    cf = cnt.reshape(-1)
+    seg = torch.repeat_interleave(torch.arange(len(cf)), cf)             # spans in order (level, row, start)
+    L, i = seg // n + 1, seg % n
+    a = torch.arange(len(seg)) - (torch.cumsum(cf, 0) - cf)[seg]
+    col = qs.first[rows][i] + a
+    h = G[col + L] - G[col]
+    o = torch.sort(h, stable=True).indices
+    o = o[torch.sort(L[o], stable=True).indices]                         # spans by level, then hash (as `torch.unique` per level)
+    new = torch.ones(len(o), dtype=torch.bool)
+    new[1:] = (L[o][1:] != L[o][:-1]) | (h[o][1:] != h[o][:-1])
+    d = torch.empty_like(o).scatter_(0, o, torch.cumsum(new, 0) - 1)     # distinct-null id of every span
+    uL = L[o][new]
+    rep = torch.empty(len(uL), dtype=torch.long).scatter_(0, d, torch.arange(len(d)))   # the last span of each distinct null
+    kid = qs.key[col[rep] + L[rep] - 1]
+    perm = torch.sort(uL * (int(kid.max()) + 1) + kid, stable=True).indices   # within a level, grouped by last kernel
+    rep, d = rep[perm], torch.argsort(perm)[d]
+    first_d = torch.searchsorted(uL[perm].contiguous(), Ls)              # first distinct id of each level
+    lvl0 = torch.cumsum(cnt.sum(1), 0) - cnt.sum(1)                       # first span of each level
+    rstart = torch.cumsum(cnt, 1) - cnt                                   # first span of each row within its level
+    Lr = L[rep].clamp_min(2) - 2                                          # each distinct null's parent level (index), rep its span
+    parent = d[lvl0[Lr] + rstart[Lr, i[rep]] + a[rep]] - first_d[Lr]     # the prefix one column shorter (unused at level 1)
+    kid, los, l0 = kid[perm], torch.searchsorted(m, Ls).tolist(), lvl0.tolist()
+    ends, fd = (lvl0 + cnt.sum(1)).tolist(), first_d.tolist() + [len(uL)]
+    return [(los[j], rstart[j, los[j]:], d[l0[j]:ends[j]] - fd[j], kid[fd[j]:fd[j + 1]], None if j == 0 else parent[fd[j]:fd[j + 1]])
+            for j in range(len(l0))]
+
+def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=None, logged=True, plan=None):
+    "Distinct span nulls of length `L` of the length-sorted queries `rows`, built from the previous level `prev` (bookkeeping from `plan` when given); `H`: kernels from their bin `lo0` on."
+    lo, start, uid, kid, parent = plan if plan is not None else _level_plan(qs, rows, G, L, prev)
+    U, w = len(kid), H.shape[1]
     W = w if prev is None else prev.W + w - 1
     P, T = torch.empty(U, L * w, dtype=H.dtype), torch.empty(U + 1, W + 1, dtype=H.dtype)
     T[U] = 0   # the last row of T: no span
@@ -350,7 +386,7 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #37f4b774
+# %% ../nbs/09_annotate.ipynb #120d08f0
 def _lookup(lv, N, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold z0 * L - N (`N`: minus the relative scores, (R, C) integers; `z0`: (R,)): (R, C); a span index -1 is the zero row."
     W1, dt = lv.W + 1, torch.int32 if lv.table.numel() < 2 ** 31 else torch.int64
@@ -385,7 +421,7 @@ def _accumulate(A, N, lv, rows, m, n, z0, run, chunk=1 << 17):
     add(eq, gt, ce, len(n), 1, lambda a, b: first(a, b)[:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #f5aed2e0
+# %% ../nbs/09_annotate.ipynb #525c758c
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -403,7 +439,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #974e5b49
+# %% ../nbs/09_annotate.ipynb #4ca79ac9
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -437,7 +473,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #262eedda
+# %% ../nbs/09_annotate.ipynb #d859517b
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -499,12 +535,12 @@ class _Ahead:
     def build(self, qs, rows, nl, wait=False):
         "Build levels 1, 2, ... while the tables not yet taken stay within `_AHEAD_BYTES` (beyond it: wait for phase 2 to take some if `wait`, else stop); only the newest keeps its pmfs (the next level, here or in phase 2, starts from it)."
         try:
-            prev = None
+            prev, plans = None, _level_plans(qs, rows, nl.G)
             for L in range(1, int(qs.lens[rows][-1]) + 1):
                 with self.cv:
                     if wait: self.cv.wait_for(lambda: self.live <= _AHEAD_BYTES or self.stop)
                     if self.stop or self.live > _AHEAD_BYTES: break
-                lv = _level(qs, nl.H, nl.lo, rows, nl.G, L, prev, nl.TT, _serial, logged=nl.logged)
+                lv = _level(qs, nl.H, nl.lo, rows, nl.G, L, prev, nl.TT, _serial, logged=nl.logged, plan=plans[L - 1])
                 with self.cv:
                     if self.levels and self.levels[-1] is not None: self.levels[-1] = self.levels[-1]._replace(P=None)
                     self.levels.append(lv); self.live += 8 * lv.table.numel(); self.cv.notify_all()
@@ -576,7 +612,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #b7dcfb44
+# %% ../nbs/09_annotate.ipynb #97bd48c9
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -613,7 +649,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #3df46211
+# %% ../nbs/09_annotate.ipynb #4a686142
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -645,7 +681,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #c3cc3a68
+# %% ../nbs/09_annotate.ipynb #2065575f
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -689,7 +725,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #29a868c1
+# %% ../nbs/09_annotate.ipynb #75956b4e
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -708,7 +744,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #19647233
+# %% ../nbs/09_annotate.ipynb #3b8851f0
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -734,7 +770,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #b9973eb5
+# %% ../nbs/09_annotate.ipynb #b2592fa4
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
