@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #c1b3b430
+# %% ../nbs/09_annotate.ipynb #c1c45b9e
 import bisect, math, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #5a00ae96
+# %% ../nbs/09_annotate.ipynb #1a3fb9f0
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #a5a6cbf8
+# %% ../nbs/09_annotate.ipynb #ab0b1086
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #34ba437d
+# %% ../nbs/09_annotate.ipynb #924d6546
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #c3957e75
+# %% ../nbs/09_annotate.ipynb #2a251f4b
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -171,7 +171,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean', cache=None):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #44acf841
+# %% ../nbs/09_annotate.ipynb #f5497abe
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -239,7 +239,7 @@ def _best_offsets(Zc, key, tg, m):
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool, device=X.device)
     return torch.where(rc, score[-1], score[0]), torch.where(rc, arg[-1], arg[0]) - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #beb7f04e
+# %% ../nbs/09_annotate.ipynb #6469f3f8
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into matrix products: (K, w, 2w), columns `:w` a block's own part, `w:` its carry into the next block (the last column zero)."
     K, w = H.shape
@@ -298,7 +298,7 @@ def _log_sf_desc(P, out=None):
     "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
     return _sf_desc(P, out).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #cf2434e9
+# %% ../nbs/09_annotate.ipynb #2a46cbc8
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -386,7 +386,7 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #b2e9e44f
+# %% ../nbs/09_annotate.ipynb #d80a144b
 def _lookup(lv, N, z0, spans, mult=None):
     "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold z0 * L - N (`N`: minus the relative scores, (R, C) integers; `z0`: (R,)): (R, C); a span index -1 is the zero row."
     W1, dt = lv.W + 1, torch.int32 if lv.table.numel() < 2 ** 31 else torch.int64
@@ -421,7 +421,7 @@ def _accumulate(A, N, lv, rows, m, n, z0, run, chunk=1 << 17):
     add(eq, gt, ce, len(n), 1, lambda a, b: first(a, b)[:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #a6770fb4
+# %% ../nbs/09_annotate.ipynb #a37b36e7
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -439,7 +439,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #843a10be
+# %% ../nbs/09_annotate.ipynb #1b984b67
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -473,7 +473,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #e852e28f
+# %% ../nbs/09_annotate.ipynb #5b8e0daf
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -594,7 +594,7 @@ def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
         try:
             S, O, R, cand = _best_all(qs, rows, targets, k, dev, run, bar, chunks, build if pool_side else None)
             u, cnt = torch.unique(tl, return_counts=True)
-            n = tl if k is None else torch.repeat_interleave(u, cnt if k is None else cnt.clamp(max=k))
+            n = tl if k is None else torch.repeat_interleave(u, cnt.clamp(max=k))
             p = _p_all(qs, rows, S, n, targets.reverse_complement, run, bar, nl, ahead)
         finally: ahead.cancel()   # an error above must not leave the side thread waiting for ever
         if fut is not None: fut.result()
@@ -613,7 +613,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #72ec27d9
+# %% ../nbs/09_annotate.ipynb #a9903f00
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -650,7 +650,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #13f721da
+# %% ../nbs/09_annotate.ipynb #caf3fd9c
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -682,7 +682,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #468604e0
+# %% ../nbs/09_annotate.ipynb #566849a2
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -726,7 +726,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #00cc35db
+# %% ../nbs/09_annotate.ipynb #19855edb
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -745,7 +745,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #6d1c8cd5
+# %% ../nbs/09_annotate.ipynb #05e634e0
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -771,7 +771,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #45bfd3fc
+# %% ../nbs/09_annotate.ipynb #4ebb23a4
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)

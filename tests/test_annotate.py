@@ -346,3 +346,22 @@ def test_tomtom_centred_scores_cached_per_targets(monkeypatch):
     Qs = _dirichlet(6, (3, 9), 0.5, 34)
     a, b = tomtom(Qs, T), tomtom(Qs, T)   # second call: cached rows
     for x, y in zip(a, b): assert torch.equal(x, y)
+
+
+def test_level_plans_equal_level_by_level():
+    "The all-levels bookkeeping of the side thread equals the plain level-by-level one (same spans, ids, kernels, parents)."
+    import meme_nb.annotate as A
+    T = A.TomtomTargets(list(read_meme(jaspar_path()).values()))
+    g = torch.Generator().manual_seed(41)
+    seqlets = [torch.eye(4, dtype=torch.float64)[:, torch.randint(0, 4, (int(L),), generator=g)] for L in torch.randint(1, 20, (40,), generator=g)]
+    for Qs in (seqlets, _dirichlet(15, (1, 12), 0.5, 42)):
+        qs = A._queries(A._motif_list(Qs, 'Qs'), T.null, 100)
+        rows = torch.argsort(qs.lens, stable=True)
+        G, prev = A._span_hashes(qs), None
+        plans = A._level_plans(qs, rows, G)
+        assert len(plans) == int(qs.lens.max())
+        for L, got in enumerate(plans, 1):
+            want = A._level_plan(qs, rows, G, L, prev)
+            assert got[0] == want[0] and all(torch.equal(x, y) for x, y in zip(got[1:4], want[1:4]))
+            assert (got[4] is None) == (want[4] is None) == (L == 1) and (L == 1 or torch.equal(got[4], want[4]))
+            prev = A._Level(L, 0, want[0], want[1], want[2], None, None, 0)
