@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #c1c45b9e
+# %% ../nbs/09_annotate.ipynb #0b1b05f8
 import bisect, math, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #1a3fb9f0
+# %% ../nbs/09_annotate.ipynb #af6d8dc4
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #ab0b1086
+# %% ../nbs/09_annotate.ipynb #e86e26d5
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #924d6546
+# %% ../nbs/09_annotate.ipynb #9816211a
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #2a251f4b
+# %% ../nbs/09_annotate.ipynb #18a2d2ce
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -171,7 +171,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean', cache=None):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #f5497abe
+# %% ../nbs/09_annotate.ipynb #4d20d752
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -239,7 +239,7 @@ def _best_offsets(Zc, key, tg, m):
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool, device=X.device)
     return torch.where(rc, score[-1], score[0]), torch.where(rc, arg[-1], arg[0]) - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #6469f3f8
+# %% ../nbs/09_annotate.ipynb #9577c1f1
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into matrix products: (K, w, 2w), columns `:w` a block's own part, `w:` its carry into the next block (the last column zero)."
     K, w = H.shape
@@ -298,7 +298,7 @@ def _log_sf_desc(P, out=None):
     "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
     return _sf_desc(P, out).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #2a46cbc8
+# %% ../nbs/09_annotate.ipynb #b14909c9
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -386,22 +386,19 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #d80a144b
+# %% ../nbs/09_annotate.ipynb #0c224f23
 def _lookup(lv, N, z0, spans, mult=None):
-    "Sum over `spans` (R, s) of mult * log(1 - survival) at threshold z0 * L - N (`N`: minus the relative scores, (R, C) integers; `z0`: (R,)): (R, C); a span index -1 is the zero row."
+    "mult * log(1 - survival) of each span of `spans` (R, s) at threshold z0 * L - N (`N`: minus the relative scores, (R, C) integers; `z0`: (R,)): (s, R, C); a span index -1 is the zero row (a term of 0)."
     W1, dt = lv.W + 1, torch.int32 if lv.table.numel() < 2 ** 31 else torch.int64
     base = (torch.where(spans >= 0, lv.uid[spans.clamp_min(0)], lv.table.numel() // W1 - 1) * W1).to(dt)
     thr = (N.to(dt) + (W1 - 1 + lv.shift - z0 * lv.L).to(dt)[:, None]).clamp_(0, W1 - 1)   # column of the threshold (exact integers)
-    take = lambda i: lv.table.index_select(0, i.reshape(-1)).view(i.shape)   # a flat gather (several times faster than table[i])
-    log = (lambda x: x) if lv.logged else (lambda x: x.neg_().log1p_())   # survival tables: the log of the looked-up entries only
-    if spans.shape[1] <= 2:   # one or two spans: plain gathers (the same sums as below, without an index per span)
-        v = log(take(thr.add_(base[:, :1])))
-        if spans.shape[1] == 2: v += log(take(thr.add_(base[:, 1:] - base[:, :1])))
-    else: v = log(take(base.T.contiguous()[:, :, None] + thr)).sum(0)
+    i = base.T.contiguous()[:, :, None] + thr if spans.shape[1] > 1 else thr.add_(base)[None]
+    v = lv.table.index_select(0, i.reshape(-1)).view(i.shape)   # a flat gather (several times faster than table[i])
+    if not lv.logged: v.neg_().log1p_()   # survival tables: the log of the looked-up entries only
     return v if mult is None else v.mul_(mult)
 
 def _accumulate(A, N, lv, rows, m, n, z0, run, chunk=1 << 17):
-    "Add the level-`lv.L` terms of every pair to `A` (Q, C); `N`: minus the relative scores; both with rows in length order (rows: query index of each, m their lengths); n the columns' target lengths (ascending)."
+    "Add the level-`lv.L` terms of every pair to `A` (Q, C), one after the other; `N`: minus the relative scores; both with rows in length order (rows: query index of each, m their lengths); n the columns' target lengths (ascending)."
     L, tasks = lv.L, []
     gt, eq = int(torch.searchsorted(m, L, right=True)), int(torch.searchsorted(m, L))
     cg, ce = int(torch.searchsorted(n, L, right=True)), int(torch.searchsorted(n, L))
@@ -411,7 +408,8 @@ def _accumulate(A, N, lv, rows, m, n, z0, run, chunk=1 << 17):
         for a in range(r0, r1, step):
             b = min(r1, a + step)
             def task(a=a, b=b):
-                A[a:b, c0:c1] += _lookup(lv, N[a:b, c0:c1], z0[rows[a:b]], spans(a, b), mult)
+                Ab = A[a:b, c0:c1]
+                for v in _lookup(lv, N[a:b, c0:c1], z0[rows[a:b]], spans(a, b), mult): Ab += v   # one term after the other (as `_accumulate_all`)
             tasks.append(task)
     first = lambda a, b: lv.start[a - lv.lo:b - lv.lo]      # first span of the length-sorted rows a..b
     add(gt, len(rows), cg, len(n), 2, lambda a, b: torch.stack([first(a, b), first(a, b) + m[a:b] - L], 1))     # prefix and suffix
@@ -421,7 +419,68 @@ def _accumulate(A, N, lv, rows, m, n, z0, run, chunk=1 << 17):
     add(eq, gt, ce, len(n), 1, lambda a, b: first(a, b)[:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #a37b36e7
+# %% ../nbs/09_annotate.ipynb #7bf270c8
+class _Flat(NamedTuple):
+    "Every level's table in one flat table, for look-ups of all levels at once."
+    table: torch.Tensor   # the tables of levels 1, 2, ... one after the other
+    rb: torch.Tensor      # (n_spans,) flat position of each span's row (spans of all levels, level after level)
+    start: torch.Tensor   # (levels, Q) each length-sorted row's first span in `rb` at each level (0 where the row is shorter)
+    cst: torch.Tensor     # (levels, Q) W + shift - L * z0 of each level and row: plus minus a relative score, the column of the threshold (as in `_lookup`)
+    hi: torch.Tensor      # (levels,) last column of each level's table
+    logged: bool
+
+def _flat(lvs, rows, z0):
+    "The `_Flat` of the levels `lvs` (1, 2, ..., all with tables) of the length-sorted queries `rows` (`z0`: overhang score of each query)."
+    W1 = torch.tensor([lv.W + 1 for lv in lvs])
+    size = torch.tensor([lv.table.numel() for lv in lvs])
+    off, ns = torch.cumsum(size, 0) - size, torch.tensor([len(lv.uid) for lv in lvs])
+    soff, Q = torch.cumsum(ns, 0) - ns, len(rows)
+    start = torch.zeros(len(lvs), Q, dtype=torch.long)
+    for j, lv in enumerate(lvs): start[j, lv.lo:] = lv.start + soff[j]
+    rb = torch.cat([lv.uid * (lv.W + 1) + o for lv, o in zip(lvs, off.tolist())])
+    Ls, sh = torch.arange(1, len(lvs) + 1), torch.tensor([lv.shift for lv in lvs])
+    cst = (W1 - 1 + sh)[:, None] - Ls[:, None] * z0[rows][None]
+    return _Flat(torch.cat([lv.table for lv in lvs]), rb, start, cst, W1 - 1, lvs[0].logged)
+
+def _accumulate_all(A, N, fl, m, n, part, chunk=1 << 19):
+    "Add the terms of every level to the rows `part[0]..part[1] - 1` of `A` (rows in length order, lengths `m`; columns of target lengths `n`, ascending) with a few large operations: for each pair, the same terms in the same order as `_accumulate` level by level (prefix then suffix at each level below min(m, n), then the inner spans or the whole query), so the sums are equal bit for bit."
+    Lmax, C = fl.start.shape[0], len(n)
+    def terms(idx, ok):   # the looked-up terms (0 where not `ok`)
+        v = fl.table.index_select(0, torch.where(ok, idx, 0).reshape(-1)).view(idx.shape)   # flat position 0: a survival of 0 (a term of 0)
+        return v if fl.logged else v.neg_().log1p_()
+    def col(L, a, b, c0=0, c1=C):   # column of the threshold in a level-`L` table ((levels, rows) or (rows, columns) of levels)
+        if L.ndim == 1: return torch.minimum((N[None, a:b, c0:c1] + fl.cst[L - 1, a:b][:, :, None]).clamp_(min=0), fl.hi[L - 1][:, None, None])
+        return torch.minimum((N[a:b, c0:c1] + fl.cst[L - 1, torch.arange(a, b)[:, None]]).clamp_(min=0), fl.hi[L - 1])
+    p0, p1 = part
+    step = max(1, chunk // max(1, 2 * (Lmax - 1) * C))
+    for a in range(p0, p1, step):
+        b = min(p1, a + step)
+        Ab, mm = A[a:b], m[a:b]
+        Ls = torch.arange(1, int(mm[-1])).repeat_interleave(2)   # prefix and suffix slots of the levels below the chunk's longest query
+        side = torch.arange(2).repeat(len(Ls) // 2)
+        if len(Ls):   # levels below min(m, n): prefix and suffix
+            span = fl.start[Ls - 1, a:b] + side[:, None] * (mm[None] - Ls[:, None])
+            ok = (Ls[:, None] < mm[None])[:, :, None] & (Ls[:, None] < n[None])[:, None, :]
+            v = terms(fl.rb[torch.where(ok.any(2), span, 0)][:, :, None] + col(Ls, a, b), ok)
+            for x in v: Ab += x
+        cin = int(torch.searchsorted(n, mm[-1]))   # columns shorter than some row: inner spans
+        if cin:
+            Lc = n[:cin].clamp(max=Lmax)
+            o = torch.arange(int(mm[-1] - n[0]) + 1)[:, None, None]
+            first = fl.start[Lc - 1][:, a:b].T   # (rows, columns) first span at level n
+            ok = (o <= (mm[:, None] - n[None, :cin])) & (n[None, :cin] < mm[:, None])
+            span = torch.where(ok, first + o, 0)
+            v, Ai = terms(fl.rb[span] + col(Lc[None].expand(b - a, -1), a, b, 0, cin), ok), Ab[:, :cin]
+            for x in v: Ai += x
+        cw = int(torch.searchsorted(n, mm[0]))   # columns at least as long as some row: the whole query, n - m + 1 times
+        if cw < C:
+            Lr = mm[:, None].expand(-1, C - cw)
+            ok = n[None, cw:] >= mm[:, None]
+            first = fl.start[mm - 1, torch.arange(a, b)]
+            v = terms(fl.rb[first][:, None] + col(Lr, a, b, cw, C), ok)
+            Ab[:, cw:] += torch.where(ok, v * (n[None, cw:] - mm[:, None] + 1).to(v.dtype), 0)
+
+# %% ../nbs/09_annotate.ipynb #7140eda6
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -439,7 +498,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #1b984b67
+# %% ../nbs/09_annotate.ipynb #d52d2b62
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -473,7 +532,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #5b8e0daf
+# %% ../nbs/09_annotate.ipynb #56252e8b
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -531,7 +590,23 @@ _AHEAD_BYTES = 16 << 20   # span-null tables built ahead of phase 2 and not yet 
 
 class _Ahead:
     "Levels of span nulls built in order by one thread (while phase 1 runs) and taken in order by phase 2 on another."
-    def __init__(self): self.levels, self.done, self.stop, self.live, self.cv = [], False, False, 0, threading.Condition()
+    def __init__(self):
+        self.levels, self.done, self.stop, self.live, self.cv = [], False, False, 0, threading.Condition()
+        self.queue, self.busy = [], 0   # blocks of the level being built that a waiting phase 2 may run
+    def _shared(self, tasks, bar=None):
+        "Run one level's blocks here, while phase 2, if it is waiting for this level, runs some of them too (each block writes its own rows)."
+        with self.cv: self.queue = list(tasks)[::-1]; self.cv.notify_all()
+        while self._run_one(): pass
+        with self.cv: self.cv.wait_for(lambda: self.busy == 0)
+    def _run_one(self):
+        "Run the next queued block, if any (False when none is left)."
+        with self.cv:
+            if not self.queue: return False
+            f = self.queue.pop(); self.busy += 1
+        try: f()
+        finally:
+            with self.cv: self.busy -= 1; self.cv.notify_all()
+        return True
     def build(self, qs, rows, nl, wait=False):
         "Build levels 1, 2, ... while the tables not yet taken stay within `_AHEAD_BYTES` (beyond it: wait for phase 2 to take some if `wait`, else stop); only the newest keeps its pmfs (the next level, here or in phase 2, starts from it)."
         try:
@@ -540,7 +615,7 @@ class _Ahead:
                 with self.cv:
                     if wait: self.cv.wait_for(lambda: self.live <= _AHEAD_BYTES or self.stop)
                     if self.stop or self.live > _AHEAD_BYTES: break
-                lv = _level(qs, nl.H, nl.lo, rows, nl.G, L, prev, nl.TT, _serial, logged=nl.logged, plan=plans[L - 1])
+                lv = _level(qs, nl.H, nl.lo, rows, nl.G, L, prev, nl.TT, self._shared if wait else _serial, logged=nl.logged, plan=plans[L - 1])
                 with self.cv:
                     if self.levels and self.levels[-1] is not None: self.levels[-1] = self.levels[-1]._replace(P=None)
                     self.levels.append(lv); self.live += 8 * lv.table.numel(); self.cv.notify_all()
@@ -552,18 +627,33 @@ class _Ahead:
         "Stop the builder at its next level (the caller is leaving, e.g. on an error)."
         with self.cv: self.stop = True; self.cv.notify_all()
     def take(self, L):
-        "Level `L` once it is built (and forgotten here), or None when the builder stopped before it."
+        "Level `L` once it is built (and forgotten here), or None when the builder stopped before it; while waiting, runs blocks of the level being built."
+        while True:
+            with self.cv:
+                self.cv.wait_for(lambda: len(self.levels) >= L or self.done or self.queue)
+                if len(self.levels) >= L or self.done: break
+            self._run_one()
         with self.cv:
-            self.cv.wait_for(lambda: len(self.levels) >= L or self.done)
             if len(self.levels) < L: return None
             lv, self.levels[L - 1] = self.levels[L - 1], None
             self.live -= 8 * lv.table.numel(); self.cv.notify_all()
             return lv
 
-def _p_all(qs, rows, S, n, rc, run, bar, nl, ahead=None):
-    "Phase 2: p-value of every stored pair (columns of target lengths `n`, ascending), level by level, taking the levels `ahead` built and building the rest. The sums are kept with rows in length order (contiguous blocks), then put back in the queries' order."
+def _p_all(qs, rows, S, n, rc, run, bar, nl, ahead=None, side=None):
+    "Phase 2: p-value of every stored pair (columns of target lengths `n`, ascending), level by level, taking the levels `ahead` built and building the rest; with a `side` executor (a small `n_nearest` call), all levels at once, the rows split between two threads. The sums are kept with rows in length order (contiguous blocks), then put back in the queries' order."
     A, m, lv = torch.zeros(S.shape, dtype=torch.float64), qs.lens[rows], None
     N = S[rows].neg_().to(torch.int32 if float(S.abs().max()) < 2 ** 30 else torch.int64)   # integer thresholds, rows in length order
+    if side is not None:   # a small `n_nearest` call: take every level (helping to build them), then all look-ups at once, the rows split with the side thread
+        lvs = [ahead.take(L) for L in range(1, int(m[-1]) + 1)]
+        if all(lv is not None for lv in lvs):   # (else the builder failed: its error is raised once phase 2 ends)
+            fl, r = _flat(lvs, rows, qs.z0), len(rows) // 2
+            del lvs
+            fut = side.submit(_accumulate_all, A, N, fl, m, n, (r, len(rows)))
+            try: _accumulate_all(A, N, fl, m, n, (0, r))
+            finally: fut.result()
+            bar.update(int(m[-1]))
+            return A.mul_(2 if rc else 1).expm1_().neg_()[torch.argsort(rows)]
+        ahead = None
     for L in range(1, int(m[-1]) + 1):
         got = None if ahead is None else ahead.take(L)
         if got is None:
@@ -595,7 +685,7 @@ def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
             S, O, R, cand = _best_all(qs, rows, targets, k, dev, run, bar, chunks, build if pool_side else None)
             u, cnt = torch.unique(tl, return_counts=True)
             n = tl if k is None else torch.repeat_interleave(u, cnt.clamp(max=k))
-            p = _p_all(qs, rows, S, n, targets.reverse_complement, run, bar, nl, ahead)
+            p = _p_all(qs, rows, S, n, targets.reverse_complement, run, bar, nl, ahead, side if k is not None else None)
         finally: ahead.cancel()   # an error above must not leave the side thread waiting for ever
         if fut is not None: fut.result()
     base = (qs.z0 * qs.lens).double()[:, None]
@@ -613,7 +703,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #a9903f00
+# %% ../nbs/09_annotate.ipynb #47187fd3
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -650,7 +740,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #caf3fd9c
+# %% ../nbs/09_annotate.ipynb #982f9fe9
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -682,7 +772,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #566849a2
+# %% ../nbs/09_annotate.ipynb #ac0a444b
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -726,7 +816,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #19855edb
+# %% ../nbs/09_annotate.ipynb #8ae5a569
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -745,7 +835,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #05e634e0
+# %% ../nbs/09_annotate.ipynb #370bae74
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -771,7 +861,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #4ebb23a4
+# %% ../nbs/09_annotate.ipynb #3452bec0
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)

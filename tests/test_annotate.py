@@ -365,3 +365,56 @@ def test_level_plans_equal_level_by_level():
             assert got[0] == want[0] and all(torch.equal(x, y) for x, y in zip(got[1:4], want[1:4]))
             assert (got[4] is None) == (want[4] is None) == (L == 1) and (L == 1 or torch.equal(got[4], want[4]))
             prev = A._Level(L, 0, want[0], want[1], want[2], None, None, 0)
+
+
+@pytest.mark.parametrize('logged', [True, False])
+def test_accumulate_all_equals_level_by_level(logged):
+    "All levels at once, over any split of the rows, adds the same terms in the same order as level by level: bitwise the same sums."
+    import meme_nb.annotate as A
+    T = A.TomtomTargets(_dirichlet(40, (2, 18), 0.5, 51))
+    g = torch.Generator().manual_seed(52)
+    Qs = [torch.eye(4, dtype=torch.float64)[:, torch.randint(0, 4, (int(L),), generator=g)] for L in torch.randint(1, 22, (30,), generator=g)]
+    Qs += _dirichlet(6, (1, 12), 0.5, 53)
+    qs = A._queries(A._motif_list(Qs, 'Qs'), T.null, 100)
+    rows = torch.argsort(qs.lens, stable=True)
+    m, nl = qs.lens[rows], A._nulls(qs, logged)
+    lvs, prev = [], None
+    for L in range(1, int(m[-1]) + 1):
+        prev = A._level(qs, nl.H, nl.lo, rows, nl.G, L, prev, nl.TT, A._serial, logged=logged)
+        lvs.append(prev)
+    u, cnt = torch.unique(T.lens, return_counts=True)
+    for n in (T.lens, torch.repeat_interleave(u, cnt.clamp(max=2))):   # full matrices and n_nearest's candidate columns
+        S = torch.randint(-150, 900, (len(Qs), len(n))).double()
+        N = S[rows].neg().to(torch.int32)
+        want = torch.zeros(S.shape, dtype=torch.float64)
+        for lv in lvs: A._accumulate(want, N, lv, rows, m, n, qs.z0, A._serial)
+        fl = A._flat(lvs, rows, qs.z0)
+        for r in (0, 1, 17, len(Qs)):
+            for chunk in (1 << 19, 1000):   # row chunks of any size
+                got = torch.zeros(S.shape, dtype=torch.float64)
+                A._accumulate_all(got, N, fl, m, n, (0, r), chunk)
+                A._accumulate_all(got, N, fl, m, n, (r, len(Qs)), chunk)
+                assert torch.equal(got, want)
+
+
+def test_tomtom_phase2_helps_build_span_nulls(monkeypatch):
+    "When phase 2 waits for a level, it runs some of that level's blocks itself: results bitwise those of one thread."
+    import threading, time
+    import meme_nb.annotate as A
+    Ts = _dirichlet(30, (3, 14), 0.5, 54)
+    Qs = _dirichlet(40, (3, 16), 0.5, 55)
+    level = A._level
+    monkeypatch.setattr(A, '_level', lambda *a, **k: level(*a, **{**k, 'step': 8}))   # many blocks per level
+    one = [tomtom(Qs, Ts, n_jobs=1), tomtom(Qs, Ts, n_jobs=1, n_nearest=2)]
+    plans, run_one, helped = A._level_plans, A._Ahead._run_one, []
+    def slow_plans(*a, **k): time.sleep(0.3); return plans(*a, **k)   # phase 1 ends first: phase 2 waits for every level
+    def counting(self):
+        ran = run_one(self)
+        if ran and threading.current_thread() is threading.main_thread(): helped.append(1)
+        return ran
+    monkeypatch.setattr(A, '_level_plans', slow_plans)
+    monkeypatch.setattr(A._Ahead, '_run_one', counting)
+    got = [tomtom(Qs, Ts, n_jobs=2), tomtom(Qs, Ts, n_jobs=2, n_nearest=2)]
+    assert len(helped) > 0
+    for a, b in zip(one, got):
+        for x, y in zip(a, b): assert torch.equal(x, y)
