@@ -8,12 +8,12 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #0b1b05f8
+# %% ../nbs/09_annotate.ipynb #22101d8c
 import bisect, math, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
-from typing import NamedTuple
+from typing import List, NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #af6d8dc4
+# %% ../nbs/09_annotate.ipynb #c5681351
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #e86e26d5
+# %% ../nbs/09_annotate.ipynb #af95e185
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #9816211a
+# %% ../nbs/09_annotate.ipynb #3e0ec271
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #18a2d2ce
+# %% ../nbs/09_annotate.ipynb #14bec646
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -171,7 +171,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean', cache=None):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #4d20d752
+# %% ../nbs/09_annotate.ipynb #af218c67
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -239,7 +239,7 @@ def _best_offsets(Zc, key, tg, m):
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool, device=X.device)
     return torch.where(rc, score[-1], score[0]), torch.where(rc, arg[-1], arg[0]) - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #9577c1f1
+# %% ../nbs/09_annotate.ipynb #eaaf7918
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into matrix products: (K, w, 2w), columns `:w` a block's own part, `w:` its carry into the next block (the last column zero)."
     K, w = H.shape
@@ -248,13 +248,16 @@ def _toeplitz(H):
     T[:, j[:, None], j[:, None] + j] = H[:, None, :]
     return T
 
-def _convolve_blocks(Pb, kid, TT, out=None):
+def _convolve_blocks(Pb: torch.Tensor, kid: torch.Tensor, TT: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.Tensor:
     "Convolution of each row of `Pb` (R, n * w: whole blocks of the kernel width, the last one zero) with kernel `kid[r]`: (R, n * w), written into `out` when given."
-    (R, Wb), w = Pb.shape, TT.shape[1]
-    out = torch.empty_like(Pb) if out is None else out
+    R, Wb, w = Pb.shape[0], Pb.shape[1], TT.shape[1]
+    if out is None: out = torch.empty_like(Pb)
     ks, counts = torch.unique_consecutive(kid, return_counts=True)
     if len(ks) <= 32:    # few runs of one kernel (rows sorted by kernel): two matrix products per run, straight into `out`
-        for k, a, b in zip(ks.tolist(), (torch.cumsum(counts, 0) - counts).tolist(), torch.cumsum(counts, 0).tolist()):
+        k_: List[int] = ks.tolist()
+        a_: List[int] = (torch.cumsum(counts, 0) - counts).tolist()
+        b_: List[int] = torch.cumsum(counts, 0).tolist()
+        for k, a, b in zip(k_, a_, b_):
             Pi, Oi = Pb[a:b].view(-1, w), out[a:b].view(-1, w)
             torch.mm(Pi, TT[k, :, :w], out=Oi)      # every block's own part
             Oi[1:].addmm_(Pi[:-1], TT[k, :, w:])    # its carry into the next block (a row's last block is zero: nothing crosses rows)
@@ -286,19 +289,18 @@ def _log_sf(P, out=None):
     out[:, W] = 0
     return out.clamp_(0, 1).neg_().log1p_()
 
-def _sf_desc(P, out=None):
+def _sf_desc(P: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.Tensor:
     "Survival of each row of the pmfs `P` (R, W), thresholds descending (entry j: P(score >= W - j), so entry 0 is 0), clamped to [0, 1]: (R, W + 1), from one flip and one running sum."
-    R, W = P.shape
-    out = torch.empty(R, W + 1, dtype=P.dtype) if out is None else out
+    if out is None: out = torch.empty(P.shape[0], P.shape[1] + 1, dtype=P.dtype, device=P.device)
     out[:, 0] = 0
-    torch.cumsum(P.flip(1), 1, out=out[:, 1:])
+    torch.cumsum(P.flip([1]), 1, out=out[:, 1:])
     return out.clamp_(0, 1)
 
-def _log_sf_desc(P, out=None):
+def _log_sf_desc(P: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.Tensor:
     "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
     return _sf_desc(P, out).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #b14909c9
+# %% ../nbs/09_annotate.ipynb #e0d15ca7
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -362,17 +364,37 @@ def _level(qs, H, lo0, rows, G, L, prev, TT, run, step=None, logged=True, plan=N
     W = w if prev is None else prev.W + w - 1
     P, T = torch.empty(U, L * w, dtype=H.dtype), torch.empty(U + 1, W + 1, dtype=H.dtype)
     T[U] = 0   # the last row of T: no span
-    def fill(a, b):   # rows a..b-1, in blocks so that temporaries stay small; pmfs and tables written in place
-        if prev is None: P[a:b] = H[kid[a:b]]
-        else:   # the parents' pmfs (whole zero-padded blocks) gathered straight into blocks with one more, zero, block
-            Pin = torch.empty(b - a, L * w, dtype=H.dtype)
-            Pin[:, (L - 1) * w:] = 0
-            torch.index_select(prev.P, 0, parent[a:b], out=Pin[:, :(L - 1) * w])
-            _convolve_blocks(Pin, kid[a:b], TT, out=P[a:b])
-        (_log_sf_desc if logged else _sf_desc)(P[a:b, :W], out=T[a:b])
+    fill, pP = _script(_fill_rows), None if prev is None else prev.P
     step = step or max(64, (1 << 16) // W)   # rows per block: temporaries of about 2**16 entries
-    run([lambda a=a: fill(a, min(U, a + step)) for a in range(0, U, step)])
+    run([lambda a=a: fill(P, T, H, kid, parent, pP, TT, a, min(U, a + step), L, W, logged) for a in range(0, U, step)])
     return _Level(L, L * lo0, lo, start, uid, P, T.view(-1), W, logged)
+
+def _fill_rows(P: torch.Tensor, T: torch.Tensor, H: torch.Tensor, kid: torch.Tensor, parent: Optional[torch.Tensor], prevP: Optional[torch.Tensor],
+               TT: torch.Tensor, a: int, b: int, L: int, W: int, logged: bool) -> None:
+    "Rows `a..b-1` of level `L`'s pmfs `P` and tables `T`, in place: the kernels `kid` themselves at level 1, else the parents' pmfs (whole zero-padded blocks, gathered straight into blocks with one more, zero, block) convolved with them."
+    w = H.shape[1]
+    if parent is None or prevP is None: P[a:b] = H[kid[a:b]]
+    else:
+        Pin = torch.empty(b - a, L * w, dtype=H.dtype, device=H.device)
+        Pin[:, (L - 1) * w:] = 0
+        torch.index_select(prevP, 0, parent[a:b], out=Pin[:, :(L - 1) * w])
+        _convolve_blocks(Pin, kid[a:b], TT, P[a:b])
+    if logged: _log_sf_desc(P[a:b, :W], T[a:b])
+    else: _sf_desc(P[a:b, :W], T[a:b])
+
+_SCRIPTED, _SCRIPT_LOCK = {}, threading.Lock()
+
+def _script(f):
+    "`f` compiled by TorchScript once per process, or `f` itself where that fails (no source, a torch without TorchScript): the same operations either way. A compiled function runs without holding Python's interpreter lock, so a side thread building span nulls does not stall the calling thread's many small operations."
+    if f not in _SCRIPTED:
+        with _SCRIPT_LOCK:
+            if f not in _SCRIPTED:
+                try:
+                    with warnings.catch_warnings():   # TorchScript is in maintenance and warns so; nothing for a user to act on
+                        warnings.simplefilter('ignore')
+                        _SCRIPTED[f] = torch.jit.script(f)
+                except Exception: _SCRIPTED[f] = f
+    return _SCRIPTED[f]
 
 def _trim(H):
     "Kernels cut to the bins from the first to the last one any kernel uses, and the first bin's score: pmfs of sums get shorter."
@@ -386,7 +408,7 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #0c224f23
+# %% ../nbs/09_annotate.ipynb #fe26a6ea
 def _lookup(lv, N, z0, spans, mult=None):
     "mult * log(1 - survival) of each span of `spans` (R, s) at threshold z0 * L - N (`N`: minus the relative scores, (R, C) integers; `z0`: (R,)): (s, R, C); a span index -1 is the zero row (a term of 0)."
     W1, dt = lv.W + 1, torch.int32 if lv.table.numel() < 2 ** 31 else torch.int64
@@ -419,7 +441,7 @@ def _accumulate(A, N, lv, rows, m, n, z0, run, chunk=1 << 17):
     add(eq, gt, ce, len(n), 1, lambda a, b: first(a, b)[:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #7bf270c8
+# %% ../nbs/09_annotate.ipynb #661af35e
 class _Flat(NamedTuple):
     "Every level's table in one flat table, for look-ups of all levels at once."
     table: torch.Tensor   # the tables of levels 1, 2, ... one after the other
@@ -480,7 +502,7 @@ def _accumulate_all(A, N, fl, m, n, part, chunk=1 << 19):
             v = terms(fl.rb[first][:, None] + col(Lr, a, b, cw, C), ok)
             Ab[:, cw:] += torch.where(ok, v * (n[None, cw:] - mm[:, None] + 1).to(v.dtype), 0)
 
-# %% ../nbs/09_annotate.ipynb #7140eda6
+# %% ../nbs/09_annotate.ipynb #2c407d02
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -498,7 +520,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #d52d2b62
+# %% ../nbs/09_annotate.ipynb #2157ceed
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -532,7 +554,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #56252e8b
+# %% ../nbs/09_annotate.ipynb #0c67c913
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -669,7 +691,7 @@ _AHEAD_PAIRS = 1 << 21    # below this many, span nulls are built next to phase 
 
 def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
     "All the work of `tomtom` on `dev` (best offsets chunk by chunk, then p-values level by level); results on the CPU."
-    qs = _queries(Qs, targets.null.to(dev), nb, metric, targets._centred)
+    qs, _ = _queries(Qs, targets.null.to(dev), nb, metric, targets._centred), _script(_fill_rows)   # compiled here, before any side thread starts
     rows, order, tl = torch.argsort(qs.lens, stable=True), targets.order.to(dev), targets.lens.to(dev)
     small, nl, ahead = len(Qs) * len(targets) < _SERIAL_PAIRS, _nulls(qs, logged=k is None), _Ahead()
     chunks, build = _row_chunks(qs.lens[rows].cpu(), 1 if small else workers), lambda: ahead.build(qs, rows, nl, wait=small)
@@ -703,7 +725,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #47187fd3
+# %% ../nbs/09_annotate.ipynb #03a34290
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -740,7 +762,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #982f9fe9
+# %% ../nbs/09_annotate.ipynb #555eb9ae
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -772,7 +794,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #ac0a444b
+# %% ../nbs/09_annotate.ipynb #441ec286
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -816,7 +838,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #8ae5a569
+# %% ../nbs/09_annotate.ipynb #c44ecf0f
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -835,7 +857,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #370bae74
+# %% ../nbs/09_annotate.ipynb #7dec23b4
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -861,7 +883,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #3452bec0
+# %% ../nbs/09_annotate.ipynb #c875397b
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)

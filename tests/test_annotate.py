@@ -418,3 +418,21 @@ def test_tomtom_phase2_helps_build_span_nulls(monkeypatch):
     assert len(helped) > 0
     for a, b in zip(one, got):
         for x, y in zip(a, b): assert torch.equal(x, y)
+
+
+def test_span_null_blocks_compiled_or_not_agree(monkeypatch):
+    "The span-null blocks compiled by TorchScript and the same function run by Python give bitwise the same results; a torch that cannot compile falls back to Python."
+    import meme_nb.annotate as A
+    Ts = _dirichlet(25, (3, 14), 0.5, 61)
+    Qs = _dirichlet(30, (2, 16), 0.5, 62)
+    compiled = A._script(A._fill_rows)
+    got = {}
+    for name, f in (('compiled', compiled), ('python', A._fill_rows)):
+        monkeypatch.setitem(A._SCRIPTED, A._fill_rows, f)
+        got[name] = [tomtom(Qs, Ts, n_jobs=j, n_nearest=k) for j in (1, 2) for k in (None, 2)]
+    for a, b in zip(got['compiled'], got['python']):
+        for x, y in zip(a, b): assert torch.equal(x, y)
+    def no_script(f): raise RuntimeError('no TorchScript here')
+    monkeypatch.setattr(torch.jit, 'script', no_script)
+    def g(x: torch.Tensor) -> torch.Tensor: return x + 1
+    assert A._script(g) is g
