@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #22101d8c
+# %% ../nbs/09_annotate.ipynb #151197b3
 import bisect, math, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #c5681351
+# %% ../nbs/09_annotate.ipynb #cad3b792
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #af95e185
+# %% ../nbs/09_annotate.ipynb #528bd390
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #3e0ec271
+# %% ../nbs/09_annotate.ipynb #765b458c
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #14bec646
+# %% ../nbs/09_annotate.ipynb #5371d74c
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -171,7 +171,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean', cache=None):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #af218c67
+# %% ../nbs/09_annotate.ipynb #2ac23895
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -239,7 +239,7 @@ def _best_offsets(Zc, key, tg, m):
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool, device=X.device)
     return torch.where(rc, score[-1], score[0]), torch.where(rc, arg[-1], arg[0]) - P, rc.long()
 
-# %% ../nbs/09_annotate.ipynb #eaaf7918
+# %% ../nbs/09_annotate.ipynb #725a72f6
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into matrix products: (K, w, 2w), columns `:w` a block's own part, `w:` its carry into the next block (the last column zero)."
     K, w = H.shape
@@ -300,7 +300,7 @@ def _log_sf_desc(P: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.T
     "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
     return _sf_desc(P, out).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #e0d15ca7
+# %% ../nbs/09_annotate.ipynb #2111b3c3
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -408,40 +408,43 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #fe26a6ea
-def _lookup(lv, N, z0, spans, mult=None):
-    "mult * log(1 - survival) of each span of `spans` (R, s) at threshold z0 * L - N (`N`: minus the relative scores, (R, C) integers; `z0`: (R,)): (s, R, C); a span index -1 is the zero row (a term of 0)."
-    W1, dt = lv.W + 1, torch.int32 if lv.table.numel() < 2 ** 31 else torch.int64
-    base = (torch.where(spans >= 0, lv.uid[spans.clamp_min(0)], lv.table.numel() // W1 - 1) * W1).to(dt)
-    thr = (N.to(dt) + (W1 - 1 + lv.shift - z0 * lv.L).to(dt)[:, None]).clamp_(0, W1 - 1)   # column of the threshold (exact integers)
+# %% ../nbs/09_annotate.ipynb #04f0bb4e
+def _lookup_rows(A: torch.Tensor, N: torch.Tensor, table: torch.Tensor, uid: torch.Tensor, start: torch.Tensor, lo: int, L: int, W: int, shift: int,
+                 logged: bool, m: torch.Tensor, z0r: torch.Tensor, kind: int, r0: int, r1: int, c0: int, c1: int, mult: Optional[torch.Tensor]) -> None:
+    "Add to `A` the level-`L` terms of the length-sorted rows `r0..r1-1` (lengths `m`, overhang scores `z0r`) and columns `c0..c1-1`, one term after the other: mult * log(1 - survival) at threshold z0 * L - N of the prefix and suffix (`kind` 0), of every inner span (1), or of the whole query (2). A span beyond a row's last is the table's zero row (a term of 0)."
+    first = start[r0 - lo:r1 - lo]   # first span of each row
+    if kind == 0: spans = torch.stack([first, first + m[r0:r1] - L], 1)
+    elif kind == 1:
+        o = torch.arange(int(m[r1 - 1]) - L + 1)
+        spans = torch.where(o <= (m[r0:r1] - L)[:, None], first[:, None] + o, -1)
+    else: spans = first[:, None]
+    W1 = W + 1
+    dt = torch.int32 if table.numel() < 2 ** 31 else torch.int64
+    base = (torch.where(spans >= 0, uid[spans.clamp_min(0)], table.numel() // W1 - 1) * W1).to(dt)
+    thr = (N[r0:r1, c0:c1].to(dt) + (W1 - 1 + shift - z0r[r0:r1] * L).to(dt)[:, None]).clamp_(0, W1 - 1)   # column of the threshold (exact integers)
     i = base.T.contiguous()[:, :, None] + thr if spans.shape[1] > 1 else thr.add_(base)[None]
-    v = lv.table.index_select(0, i.reshape(-1)).view(i.shape)   # a flat gather (several times faster than table[i])
-    if not lv.logged: v.neg_().log1p_()   # survival tables: the log of the looked-up entries only
-    return v if mult is None else v.mul_(mult)
+    v = table.index_select(0, i.reshape(-1)).view(i.shape)   # a flat gather (several times faster than table[i])
+    if not logged: v.neg_().log1p_()   # survival tables: the log of the looked-up entries only
+    if mult is not None: v.mul_(mult)
+    Ab = A[r0:r1, c0:c1]
+    for j in range(v.shape[0]): Ab += v[j]   # one term after the other (as `_accumulate_all`)
 
 def _accumulate(A, N, lv, rows, m, n, z0, run, chunk=1 << 17):
-    "Add the level-`lv.L` terms of every pair to `A` (Q, C), one after the other; `N`: minus the relative scores; both with rows in length order (rows: query index of each, m their lengths); n the columns' target lengths (ascending)."
-    L, tasks = lv.L, []
+    "Add the level-`lv.L` terms of every pair to `A` (Q, C), one after the other; `N`: minus the relative scores; both with rows in length order (rows: query index of each, m their lengths); n the columns' target lengths (ascending). Each block of rows is one call of the compiled `_lookup_rows`."
+    L, tasks, z0r, look = lv.L, [], z0[rows], _script(_lookup_rows)
     gt, eq = int(torch.searchsorted(m, L, right=True)), int(torch.searchsorted(m, L))
     cg, ce = int(torch.searchsorted(n, L, right=True)), int(torch.searchsorted(n, L))
-    def add(r0, r1, c0, c1, width, spans, mult=None):   # width: spans per row (of the last row)
+    def add(kind, r0, r1, c0, c1, width, mult=None):   # width: spans per row (of the last row)
         if r1 <= r0 or c1 <= c0: return
         step = max(1, chunk // ((c1 - c0) * width))
-        for a in range(r0, r1, step):
-            b = min(r1, a + step)
-            def task(a=a, b=b):
-                Ab = A[a:b, c0:c1]
-                for v in _lookup(lv, N[a:b, c0:c1], z0[rows[a:b]], spans(a, b), mult): Ab += v   # one term after the other (as `_accumulate_all`)
-            tasks.append(task)
-    first = lambda a, b: lv.start[a - lv.lo:b - lv.lo]      # first span of the length-sorted rows a..b
-    add(gt, len(rows), cg, len(n), 2, lambda a, b: torch.stack([first(a, b), first(a, b) + m[a:b] - L], 1))     # prefix and suffix
-    if cg > ce:   # targets of length L, longer queries: every inner span
-        inner = lambda a, b, w: torch.where(torch.arange(w) <= (m[a:b] - L)[:, None], first(a, b)[:, None] + torch.arange(w), -1)
-        add(gt, len(rows), ce, cg, int(m[-1]) - L + 1, lambda a, b: inner(a, b, int(m[b - 1]) - L + 1))
-    add(eq, gt, ce, len(n), 1, lambda a, b: first(a, b)[:, None], (n[ce:] - L + 1).to(A.dtype))   # the whole query, n - m + 1 times
+        tasks.extend(lambda a=a: look(A, N, lv.table, lv.uid, lv.start, lv.lo, L, lv.W, lv.shift, lv.logged, m, z0r, kind, a, min(r1, a + step), c0, c1, mult)
+                     for a in range(r0, r1, step))
+    add(0, gt, len(rows), cg, len(n), 2)                                   # prefix and suffix
+    add(1, gt, len(rows), ce, cg, int(m[-1]) - L + 1)                       # targets of length L, longer queries: every inner span
+    add(2, eq, gt, ce, len(n), 1, (n[ce:] - L + 1).to(A.dtype))             # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #661af35e
+# %% ../nbs/09_annotate.ipynb #44fa9f54
 class _Flat(NamedTuple):
     "Every level's table in one flat table, for look-ups of all levels at once."
     table: torch.Tensor   # the tables of levels 1, 2, ... one after the other
@@ -502,7 +505,7 @@ def _accumulate_all(A, N, fl, m, n, part, chunk=1 << 19):
             v = terms(fl.rb[first][:, None] + col(Lr, a, b, cw, C), ok)
             Ab[:, cw:] += torch.where(ok, v * (n[None, cw:] - mm[:, None] + 1).to(v.dtype), 0)
 
-# %% ../nbs/09_annotate.ipynb #2c407d02
+# %% ../nbs/09_annotate.ipynb #20275a59
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -520,7 +523,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #2157ceed
+# %% ../nbs/09_annotate.ipynb #487d2f08
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -554,7 +557,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #0c67c913
+# %% ../nbs/09_annotate.ipynb #eddebfc8
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -691,7 +694,7 @@ _AHEAD_PAIRS = 1 << 21    # below this many, span nulls are built next to phase 
 
 def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
     "All the work of `tomtom` on `dev` (best offsets chunk by chunk, then p-values level by level); results on the CPU."
-    qs, _ = _queries(Qs, targets.null.to(dev), nb, metric, targets._centred), _script(_fill_rows)   # compiled here, before any side thread starts
+    qs, _, _ = _queries(Qs, targets.null.to(dev), nb, metric, targets._centred), _script(_fill_rows), _script(_lookup_rows)   # compiled here, before any side thread starts
     rows, order, tl = torch.argsort(qs.lens, stable=True), targets.order.to(dev), targets.lens.to(dev)
     small, nl, ahead = len(Qs) * len(targets) < _SERIAL_PAIRS, _nulls(qs, logged=k is None), _Ahead()
     chunks, build = _row_chunks(qs.lens[rows].cpu(), 1 if small else workers), lambda: ahead.build(qs, rows, nl, wait=small)
@@ -725,7 +728,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #03a34290
+# %% ../nbs/09_annotate.ipynb #9bd6c3b2
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -762,7 +765,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #555eb9ae
+# %% ../nbs/09_annotate.ipynb #3d5c57b3
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -794,7 +797,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #441ec286
+# %% ../nbs/09_annotate.ipynb #10f644ca
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -838,7 +841,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #c44ecf0f
+# %% ../nbs/09_annotate.ipynb #76a06772
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -857,7 +860,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #7dec23b4
+# %% ../nbs/09_annotate.ipynb #12e03efa
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -883,7 +886,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #c875397b
+# %% ../nbs/09_annotate.ipynb #647fc507
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
