@@ -436,3 +436,16 @@ def test_span_null_blocks_compiled_or_not_agree(monkeypatch):
     monkeypatch.setattr(torch.jit, 'script', no_script)
     def g(x: torch.Tensor) -> torch.Tensor: return x + 1
     assert A._script(g) is g
+
+
+def test_tomtom_integer_keys_equal_float_keys(monkeypatch):
+    "Phase 1 with int64 keys (used when float32 could not hold them exactly) gives the results of the float32 keys, compiled or not, one-hot or not."
+    import meme_nb.annotate as A
+    Ts = _dirichlet(25, (3, 14), 0.5, 71)
+    Qs = _dirichlet(8, (2, 12), 0.5, 72) + [torch.eye(4, dtype=torch.float64)[:, torch.randint(0, 4, (int(L),), generator=torch.Generator().manual_seed(i))] for i, L in enumerate(range(3, 20, 2))]
+    want = [tomtom(Qs, Ts), tomtom(Qs[8:], Ts)]
+    monkeypatch.setattr(A, '_F32_KEYS', 0)
+    for f in (A._script(A._scan), A._scan):
+        monkeypatch.setitem(A._SCRIPTED, A._scan, f)
+        for a, b in zip(want, [tomtom(Qs, Ts), tomtom(Qs[8:], Ts)]):
+            for x, y in zip(a, b): assert torch.equal(x, y)
