@@ -420,15 +420,19 @@ def test_tomtom_phase2_helps_build_span_nulls(monkeypatch):
         for x, y in zip(a, b): assert torch.equal(x, y)
 
 
-def test_span_null_blocks_compiled_or_not_agree(monkeypatch):
-    "The span-null blocks compiled by TorchScript and the same function run by Python give bitwise the same results; a torch that cannot compile falls back to Python."
+def test_compiled_blocks_agree_with_python(monkeypatch):
+    "The blocks compiled by TorchScript (span nulls, look-ups, phase 1's scan) and the same functions run by Python give bitwise the same results; a torch that cannot compile falls back to Python."
     import meme_nb.annotate as A
     Ts = _dirichlet(25, (3, 14), 0.5, 61)
-    Qs = _dirichlet(30, (2, 16), 0.5, 62)
-    compiled = A._script(A._fill_rows)
+    Qs = _dirichlet(30, (2, 16), 0.5, 62) + [torch.eye(4, dtype=torch.float64)[:, torch.randint(0, 4, (int(L),), generator=torch.Generator().manual_seed(L))] for L in range(4, 22, 3)]
+    fs = (A._fill_rows, A._lookup_rows, A._scan)
+    compiled = [A._script(f) for f in fs]
+    def h(x: torch.Tensor) -> torch.Tensor: return x * 2
+    if A._script(h) is not h:   # a torch with TorchScript: the package's blocks compile too
+        assert all(c is not f for c, f in zip(compiled, fs))
     got = {}
-    for name, f in (('compiled', compiled), ('python', A._fill_rows)):
-        monkeypatch.setitem(A._SCRIPTED, A._fill_rows, f)
+    for name, impl in (('compiled', compiled), ('python', fs)):
+        for f, c in zip(fs, impl): monkeypatch.setitem(A._SCRIPTED, f, c)
         got[name] = [tomtom(Qs, Ts, n_jobs=j, n_nearest=k) for j in (1, 2) for k in (None, 2)]
     for a, b in zip(got['compiled'], got['python']):
         for x, y in zip(a, b): assert torch.equal(x, y)
