@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #534ff0ef
+# %% ../nbs/09_annotate.ipynb #aaeddb34
 import bisect, math, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #8e453459
+# %% ../nbs/09_annotate.ipynb #3840f22f
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #6e5e4d2a
+# %% ../nbs/09_annotate.ipynb #de03f737
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #779ff431
+# %% ../nbs/09_annotate.ipynb #22ecf660
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #93b4a476
+# %% ../nbs/09_annotate.ipynb #bd4357fc
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -171,7 +171,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean', cache=None):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #8520bc51
+# %% ../nbs/09_annotate.ipynb #381f4def
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -270,7 +270,7 @@ def _scan(X: torch.Tensor, local: torch.Tensor, code: torch.Tensor, runs: List[L
             best[s, :, c0:c1] = torch.max_pool1d(v.reshape(1, B, -1), [n + P])[0] if f32 else v.amax(2)
     return best
 
-# %% ../nbs/09_annotate.ipynb #b554228c
+# %% ../nbs/09_annotate.ipynb #768385b6
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into matrix products: (K, w, 2w), columns `:w` a block's own part, `w:` its carry into the next block (the last column zero)."
     K, w = H.shape
@@ -331,7 +331,7 @@ def _log_sf_desc(P: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.T
     "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
     return _sf_desc(P, out).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #30aa12df
+# %% ../nbs/09_annotate.ipynb #00ce89ef
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -439,7 +439,7 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #16eefad2
+# %% ../nbs/09_annotate.ipynb #e520acc0
 def _lookup_rows(A: torch.Tensor, N: torch.Tensor, table: torch.Tensor, uid: torch.Tensor, start: torch.Tensor, lo: int, L: int, W: int, shift: int,
                  logged: bool, m: torch.Tensor, z0r: torch.Tensor, kind: int, r0: int, r1: int, c0: int, c1: int, mult: Optional[torch.Tensor]) -> None:
     "Add to `A` the level-`L` terms of the length-sorted rows `r0..r1-1` (lengths `m`, overhang scores `z0r`) and columns `c0..c1-1`, one term after the other: mult * log(1 - survival) at threshold z0 * L - N of the prefix and suffix (`kind` 0), of every inner span (1), or of the whole query (2). A span beyond a row's last is the table's zero row (a term of 0)."
@@ -475,7 +475,7 @@ def _accumulate(A, N, lv, rows, m, n, z0, run, chunk=1 << 17):
     add(2, eq, gt, ce, len(n), 1, (n[ce:] - L + 1).to(A.dtype))             # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #510604eb
+# %% ../nbs/09_annotate.ipynb #97c8c6aa
 class _Flat(NamedTuple):
     "Every level's table in one flat table, for look-ups of all levels at once."
     table: torch.Tensor   # the tables of levels 1, 2, ... one after the other
@@ -536,7 +536,7 @@ def _accumulate_all(A, N, fl, m, n, part, chunk=1 << 19):
             v = terms(fl.rb[first][:, None] + col(Lr, a, b, cw, C), ok)
             Ab[:, cw:] += torch.where(ok, v * (n[None, cw:] - mm[:, None] + 1).to(v.dtype), 0)
 
-# %% ../nbs/09_annotate.ipynb #df53a95a
+# %% ../nbs/09_annotate.ipynb #acc64189
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -554,7 +554,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #0515b7e0
+# %% ../nbs/09_annotate.ipynb #fbce2612
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -588,7 +588,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #a52aa3a8
+# %% ../nbs/09_annotate.ipynb #e27fb537
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -725,7 +725,8 @@ _AHEAD_PAIRS = 1 << 21    # below this many, span nulls are built next to phase 
 
 def _run_tomtom(Qs, targets, k, nb, metric, verbose, dev, workers):
     "All the work of `tomtom` on `dev` (best offsets chunk by chunk, then p-values level by level); results on the CPU."
-    qs, _, _ = _queries(Qs, targets.null.to(dev), nb, metric, targets._centred), _script(_fill_rows), [_script(f) for f in (_lookup_rows, _scan)]   # compiled here, before any side thread starts
+    for f in (_fill_rows, _lookup_rows, _scan): _script(f)   # compiled here (once per process), before any side thread starts
+    qs = _queries(Qs, targets.null.to(dev), nb, metric, targets._centred)
     rows, order, tl = torch.argsort(qs.lens, stable=True), targets.order.to(dev), targets.lens.to(dev)
     small, nl, ahead = len(Qs) * len(targets) < _SERIAL_PAIRS, _nulls(qs, logged=k is None), _Ahead()
     chunks, build = _row_chunks(qs.lens[rows].cpu(), 1 if small else workers), lambda: ahead.build(qs, rows, nl, wait=small)
@@ -759,7 +760,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #d6f800d8
+# %% ../nbs/09_annotate.ipynb #0f16bc8e
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -796,7 +797,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #ecb2b101
+# %% ../nbs/09_annotate.ipynb #8d293fe2
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -828,7 +829,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #3e52151c
+# %% ../nbs/09_annotate.ipynb #619b1ec3
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -872,7 +873,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #4348ccc7
+# %% ../nbs/09_annotate.ipynb #72bf93d1
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -891,7 +892,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #75a044f8
+# %% ../nbs/09_annotate.ipynb #a8bf1597
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -917,7 +918,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #2e9a8644
+# %% ../nbs/09_annotate.ipynb #4a627d37
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
