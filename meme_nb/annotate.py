@@ -8,7 +8,7 @@ Docs: https://meme-nb.github.io/meme_nb/annotate.html.md"""
 __all__ = ['TomtomTargets', 'TomtomResult', 'TomtomNearest', 'tomtom', 'SeqletAnnotations', 'annotate_seqlets',
            'count_annotations', 'pairwise_annotations']
 
-# %% ../nbs/09_annotate.ipynb #aaeddb34
+# %% ../nbs/09_annotate.ipynb #51eee3a9
 import bisect, math, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from .io import read_meme
 from .utils import MemeNbWarning, _describe, _validate_index, _validate_int, _validate_ohe
 
-# %% ../nbs/09_annotate.ipynb #3840f22f
+# %% ../nbs/09_annotate.ipynb #9bc8ae2b
 def _as_pwm(M, name):
     "One motif as a float64 CPU tensor `(A, m)` (accepts tensors, numpy arrays, `(1, A, m)`); finiteness is checked by `_motif_list`."
     if isinstance(M, np.ndarray): M = torch.from_numpy(M)
@@ -52,7 +52,7 @@ def _motif_list(Ms, name):
         raise ValueError(f"{name}[{i}] must hold finite values; got NaN or inf")
     return Ms
 
-# %% ../nbs/09_annotate.ipynb #de03f737
+# %% ../nbs/09_annotate.ipynb #aae752e2
 class _Targets(NamedTuple):
     null: torch.Tensor    # (N, A) the columns forming each query column's null (both strands with rc)
     lens: torch.Tensor    # (T,) target lengths, sorted
@@ -104,7 +104,7 @@ def _targets(Ts, reverse_complement, max_len):
     "Layout of `Ts` for queries of length `max_len` (the work `TomtomTargets` does once)."
     return TomtomTargets(Ts, reverse_complement).layout(max_len)
 
-# %% ../nbs/09_annotate.ipynb #22ecf660
+# %% ../nbs/09_annotate.ipynb #151c9213
 def _median(S):
     "Row medians of `S` (mean of the two middle values for an even count, as numpy)."
     n = S.shape[1]
@@ -133,7 +133,7 @@ def _scaling(S2, inv, qid, B, n_score_bins):
     k = torch.floor(n_score_bins / span)
     return smin, torch.where(k >= 1, k, n_score_bins / span)
 
-# %% ../nbs/09_annotate.ipynb #bd4357fc
+# %% ../nbs/09_annotate.ipynb #80f86b7e
 class _Queries(NamedTuple):
     lens: torch.Tensor   # (B,) query lengths
     first: torch.Tensor  # (B,) position of each query's first column in the flat column list
@@ -171,7 +171,7 @@ def _queries(Qs, null, n_score_bins, metric='euclidean', cache=None):
     H = torch.zeros(len(keys), n_score_bins + 1, dtype=torch.float64).scatter_add_(1, Z, torch.ones(Z.shape, dtype=torch.float64))
     return _Queries(lens, torch.cumsum(lens, 0) - lens, key, torch.round(-smin * k).long(), Z, H / null.shape[0])
 
-# %% ../nbs/09_annotate.ipynb #381f4def
+# %% ../nbs/09_annotate.ipynb #4a19a8a8
 def _chunk_keys(qs, rows, M):
     "Kernel of each column of the queries `rows`, padded to `M` columns with -1 (no column): (B, M)."
     i = torch.arange(M)
@@ -186,20 +186,19 @@ def _laid_out(Zc, key, tg):
     X[kl < 0] = 0    # the padding kernel scores nothing
     return X, local
 
-def _conv(X, W):
-    "Exact float32 `conv1d` of the (1, K, length) layout slice `X` with `W` (no TF32 rounding of inputs on GPUs)."
-    if not X.is_cuda: return F.conv1d(X, W)
-    with torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, allow_tf32=False): return F.conv1d(X, W)
-
-def _window_sums(X, local, st, length, scale=1.0):
-    "`scale` times the summed (column score - overhang score) of every query at the laid-out start positions `st .. st + length - 1`: (B, length) float32 (exact integers)."
-    (K, _), (B, M) = X.shape, local.shape
+def _window_sums(X: torch.Tensor, local: torch.Tensor, st: int, length: int, scale: float = 1.0, W: Optional[torch.Tensor] = None) -> torch.Tensor:
+    "`scale` times the summed (column score - overhang score) of every query at the laid-out start positions `st .. st + length - 1`: (B, length) float32 (exact integers); `W`: the convolution weights `_weights(X, local, scale)`, when already built. On a GPU, call it with TF32 off (as `_best_offsets` does)."
+    K, B, M = X.shape[0], local.shape[0], local.shape[1]
     if K <= 16:   # few kernels (one-hot queries): one convolution, each query a filter over the kernels' rows
-        W = torch.zeros(B, K, M, dtype=torch.float32, device=X.device).scatter_(1, local[:, None, :], float(scale))
-        return _conv(X[None, :, st:st + length + M - 1], W)[0]
+        if W is None: W = _weights(X, local, scale)
+        return torch.conv1d(X[None, :, st:st + length + M - 1], W)[0]
     D = torch.zeros(B, length, dtype=torch.float32, device=X.device)
     for i in range(M): D += X[local[:, i], st + i:st + i + length]
     return D.mul_(scale)
+
+def _weights(X: torch.Tensor, local: torch.Tensor, scale: float) -> torch.Tensor:
+    "Convolution weights of `_window_sums`: (B, K, M), `scale` at each query column's kernel row."
+    return torch.zeros(local.shape[0], X.shape[0], local.shape[1], dtype=torch.float32, device=X.device).scatter_(1, local[:, None, :], scale)
 
 def _length_blocks(lens):
     "Contiguous column ranges `(n, c0, c1)` of each length in the length-sorted `lens`."
@@ -228,19 +227,9 @@ def _best_offsets(Zc, key, tg, m):
     code = (2 ** bits - 1 - tg.rel).to(torch.float32 if f32 else torch.int64)   # ties: the smallest offset wins
     w = P + 1 - int(m.min())   # starts that can leave a short query entirely in the pad: masked
     short = (P + 1 - m)[:, None, None] > torch.arange(max(w, 0), device=m.device) if w > 0 else None
-    if not X.is_cuda:   # on the CPU the loop below, compiled (`_scan`)
-        runs = [[st, end] + [x for blk in blocks for x in blk] for st, end, blocks in _segments(tg)]
-        best = _script(_scan)(X, local, code, runs, short, P, S, T, 2 ** bits, f32)
-    else:
-        best = torch.empty(S, B, T, dtype=code.dtype, device=X.device)
-        for st, end, blocks in _segments(tg):   # a few long runs of blocks: few, large convolutions
-            if f32: k = _window_sums(X, local, st, end - st, 2 ** bits).add_(code[st:end])
-            else: k = _window_sums(X, local, st, end - st).long().mul_(2 ** bits).add_(code[st:end])
-            for s, n, c0, c1, o in blocks:
-                v = k[:, o:o + (c1 - c0) * (n + P)].view(B, c1 - c0, n + P)
-                if short is not None: v[..., :w].masked_fill_(short, -math.inf if f32 else torch.iinfo(torch.int64).min)
-                best[s, :, c0:c1] = F.max_pool1d(v.view(1, B, -1), n + P) if f32 else v.amax(2)   # max pooling: 2-5x amax's speed here
-    best = best.long()
+    runs = [[st, end] + [x for blk in blocks for x in blk] for st, end, blocks in _segments(tg)]   # a few long runs of blocks: few, large convolutions
+    with torch.backends.cudnn.flags(enabled=torch.backends.cudnn.enabled, allow_tf32=False) if X.is_cuda else nullcontext():   # exact float32 sums on GPUs
+        best = _script(_scan)(X, local, code, runs, short, P, S, T, 2 ** bits, f32).long()
     score, arg = best >> bits, 2 ** bits - 1 - (best & (2 ** bits - 1))
     rc = score[-1] >= score[0] if S == 2 else torch.zeros(B, T, dtype=torch.bool, device=X.device)
     return torch.where(rc, score[-1], score[0]), torch.where(rc, arg[-1], arg[0]) - P, rc.long()
@@ -248,18 +237,13 @@ def _best_offsets(Zc, key, tg, m):
 
 def _scan(X: torch.Tensor, local: torch.Tensor, code: torch.Tensor, runs: List[List[int]], short: Optional[torch.Tensor], P: int, S: int, T: int,
           mult: int, f32: bool) -> torch.Tensor:
-    "`_best_offsets`' pass over the layout on the CPU, compiled by TorchScript (so it runs without Python's interpreter lock): for each run of blocks `[start, end, then strand, n, c0, c1, offset of each block]`, the keys of every start (window sum times `mult` plus the start's code, as float32 or int64), masked where a short query lies wholly in the pad, maxed over each target's starts: (S, B, T)."
-    K, B, M = X.shape[0], local.shape[0], local.shape[1]
-    Wc: Optional[torch.Tensor] = None
-    if K <= 16: Wc = torch.zeros(B, K, M, dtype=torch.float32).scatter_(1, local[:, None, :], float(mult) if f32 else 1.0)   # as `_window_sums`
-    best = torch.empty(S, B, T, dtype=code.dtype)
+    "`_best_offsets`' pass over the layout, compiled by TorchScript (so it runs without Python's interpreter lock): for each run of blocks `[start, end, then strand, n, c0, c1, offset of each block]`, the keys of every start (window sum times `mult` plus the start's code, as float32 or int64), masked where a short query lies wholly in the pad, maxed over each target's starts (max pooling, 2-5x `amax`'s speed here): (S, B, T)."
+    B, scale = local.shape[0], float(mult) if f32 else 1.0
+    W = _weights(X, local, scale) if X.shape[0] <= 16 else None   # built once for every run
+    best = torch.empty(S, B, T, dtype=code.dtype, device=X.device)
     for r in runs:
         st, end = r[0], r[1]
-        if Wc is not None: D = torch.conv1d(X[None, :, st:end + M - 1], Wc)[0]
-        else:
-            D = torch.zeros(B, end - st, dtype=torch.float32)
-            for i in range(M): D += X[local[:, i], st + i:end + i]
-            if f32: D.mul_(float(mult))
+        D = _window_sums(X, local, st, end - st, scale, W)
         k = D.add_(code[st:end]) if f32 else D.long().mul_(mult).add_(code[st:end])
         for j in range(2, len(r), 5):
             s, n, c0, c1, o = r[j], r[j + 1], r[j + 2], r[j + 3], r[j + 4]
@@ -270,7 +254,7 @@ def _scan(X: torch.Tensor, local: torch.Tensor, code: torch.Tensor, runs: List[L
             best[s, :, c0:c1] = torch.max_pool1d(v.reshape(1, B, -1), [n + P])[0] if f32 else v.amax(2)
     return best
 
-# %% ../nbs/09_annotate.ipynb #768385b6
+# %% ../nbs/09_annotate.ipynb #5466e35f
 def _toeplitz(H):
     "Blocks that turn a convolution with each kernel into matrix products: (K, w, 2w), columns `:w` a block's own part, `w:` its carry into the next block (the last column zero)."
     K, w = H.shape
@@ -331,7 +315,7 @@ def _log_sf_desc(P: torch.Tensor, out: Optional[torch.Tensor] = None) -> torch.T
     "The table of `_log_sf` with its columns reversed (entry j: threshold W - j), built from one flip and one running sum: (R, W + 1)."
     return _sf_desc(P, out).neg_().log1p_()
 
-# %% ../nbs/09_annotate.ipynb #00ce89ef
+# %% ../nbs/09_annotate.ipynb #627224e1
 class _Level(NamedTuple):
     L: int               # span length
     shift: int           # score of the pmfs' first entry (L times the kernels' lowest bin)
@@ -439,7 +423,7 @@ def _span_hashes(qs):
     rnd = torch.randint(-2**62, 2**62, (len(qs.H),), generator=g).to(qs.key.device)
     return torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(rnd[qs.key], 0)])
 
-# %% ../nbs/09_annotate.ipynb #e520acc0
+# %% ../nbs/09_annotate.ipynb #818dacb8
 def _lookup_rows(A: torch.Tensor, N: torch.Tensor, table: torch.Tensor, uid: torch.Tensor, start: torch.Tensor, lo: int, L: int, W: int, shift: int,
                  logged: bool, m: torch.Tensor, z0r: torch.Tensor, kind: int, r0: int, r1: int, c0: int, c1: int, mult: Optional[torch.Tensor]) -> None:
     "Add to `A` the level-`L` terms of the length-sorted rows `r0..r1-1` (lengths `m`, overhang scores `z0r`) and columns `c0..c1-1`, one term after the other: mult * log(1 - survival) at threshold z0 * L - N of the prefix and suffix (`kind` 0), of every inner span (1), or of the whole query (2). A span beyond a row's last is the table's zero row (a term of 0)."
@@ -475,7 +459,7 @@ def _accumulate(A, N, lv, rows, m, n, z0, run, chunk=1 << 17):
     add(2, eq, gt, ce, len(n), 1, (n[ce:] - L + 1).to(A.dtype))             # the whole query, n - m + 1 times
     run(tasks)
 
-# %% ../nbs/09_annotate.ipynb #97c8c6aa
+# %% ../nbs/09_annotate.ipynb #f5655b45
 class _Flat(NamedTuple):
     "Every level's table in one flat table, for look-ups of all levels at once."
     table: torch.Tensor   # the tables of levels 1, 2, ... one after the other
@@ -536,7 +520,7 @@ def _accumulate_all(A, N, fl, m, n, part, chunk=1 << 19):
             v = terms(fl.rb[first][:, None] + col(Lr, a, b, cw, C), ok)
             Ab[:, cw:] += torch.where(ok, v * (n[None, cw:] - mm[:, None] + 1).to(v.dtype), 0)
 
-# %% ../nbs/09_annotate.ipynb #acc64189
+# %% ../nbs/09_annotate.ipynb #dc817447
 class TomtomResult(NamedTuple):
     "Tomtom results for every query/target pair, each `(n_queries, n_targets)`."
     p_values: torch.Tensor  # p-value of the best alignment, float64 in [0, 1]
@@ -554,7 +538,7 @@ class TomtomNearest(NamedTuple):
     strands: torch.Tensor   # 0: target as given, 1: reverse complement, int64
     idxs: torch.Tensor      # index of each returned target in `Ts`, int64
 
-# %% ../nbs/09_annotate.ipynb #fbce2612
+# %% ../nbs/09_annotate.ipynb #9d99125b
 def _check_tomtom_args(n_nearest, n_score_bins, n_median_bins, n_target_bins, n_cache, reverse_complement, n_jobs):
     "Validate tomtom's scalar arguments."
     if n_nearest is not None: _validate_int(n_nearest, 'n_nearest', 1)
@@ -588,7 +572,7 @@ def _smallest(p, idx, k):
     j = torch.sort(p.gather(1, order), dim=1, stable=True).indices[:, :k]
     return order.gather(1, j)
 
-# %% ../nbs/09_annotate.ipynb #e27fb537
+# %% ../nbs/09_annotate.ipynb #3cfb962d
 class _Runner:
     "Run lists of zero-argument tasks on `workers` Python threads (each driving single-threaded torch ops)."
     def __init__(self, workers): self.workers, self.ex = workers, ThreadPoolExecutor(workers) if workers > 1 else None
@@ -760,7 +744,7 @@ def _finish_full(p, S, O, R, base, lens, tl, inv, step=1024):
         p[s], S[s], O[s], R[s] = p[s][:, inv], (S[s] + base[s])[:, inv], O[s][:, inv], R[s][:, inv]
     return [x.cpu() for x in (p, S, O, V, R)]
 
-# %% ../nbs/09_annotate.ipynb #0f16bc8e
+# %% ../nbs/09_annotate.ipynb #979f6e11
 def tomtom(Qs:list, # query motifs: (len(alphabet), m) tensors/arrays, a dict from `read_meme`, or an (n, len(alphabet), m) batch
            Ts:list, # target motifs (the database), same forms, or a `TomtomTargets` prepared once; p-values depend on this whole set
            n_nearest:int=None, # keep only this many best targets per query (clipped to len(Ts)); None: every pair
@@ -797,7 +781,7 @@ def _prepared(Ts, reverse_complement):
         raise ValueError(f"Ts was prepared with reverse_complement={Ts.reverse_complement}; got reverse_complement={reverse_complement} (prepare it again)")
     return Ts
 
-# %% ../nbs/09_annotate.ipynb #8d293fe2
+# %% ../nbs/09_annotate.ipynb #6d0d5304
 class SeqletAnnotations(NamedTuple):
     "Best motif matches of each seqlet."
     idxs: torch.Tensor   # (n_seqlets, n_nearest) index of each matching motif, in the collection's order, int64
@@ -829,7 +813,7 @@ def _motif_collection(motifs):
         raise TypeError(f"motifs must be a dict of name -> (4, m) tensor (from read_meme), a MEME file path or TomtomTargets; got {_describe(motifs)}")
     return _motif_list(motifs, 'motifs')
 
-# %% ../nbs/09_annotate.ipynb #619b1ec3
+# %% ../nbs/09_annotate.ipynb #27efc2d0
 def annotate_seqlets(X:torch.Tensor, # one-hot sequences, (n, len(alphabet), length), any dtype; or an iterable of (X_ohe, X_attr) chunks
                      seqlets:pd.DataFrame, # columns example_idx, start, end (0-based, end exclusive), e.g. from recursive_seqlets
                      motifs, # dict name -> (len(alphabet), m) PWM from `read_meme`, the path of a MEME file, or `TomtomTargets` of them
@@ -873,7 +857,7 @@ def _annotate_chunks(chunks, seqlets, motifs, n_nearest, kwargs):
         raise ValueError(f"seqlets must have example_idx in [0, {off - 1}] (the run's loci); row {i} has example_idx={int(e[i])}")
     return SeqletAnnotations(idxs, pvals)
 
-# %% ../nbs/09_annotate.ipynb #72bf93d1
+# %% ../nbs/09_annotate.ipynb #9d6481b0
 def _annotation_pairs(X, name='X'):
     "Example and motif indices (int64, 1-D) from a pair of sequences or an (n, 2) array, read by `_validate_index`."
     if isinstance(X, (tuple, list)) and len(X) == 2 and all(isinstance(x, (torch.Tensor, pd.Series)) or np.ndim(x) == 1 for x in X):
@@ -892,7 +876,7 @@ def _check_range(v, size, name, what):
     bad = (v < 0) | (v >= size)
     if bad.any(): raise ValueError(f"{name} has {what} index {int(v[bad][0])} outside [0, {size - 1}] (shape allows {size})")
 
-# %% ../nbs/09_annotate.ipynb #a8bf1597
+# %% ../nbs/09_annotate.ipynb #4cedcbc0
 def count_annotations(X, # (example_idxs, motif_idxs) 1-D sequences, or an (n, 2) tensor/array of (example, motif) rows
                       shape:tuple=None, # (n_examples, n_motifs); None: 1 + the largest indices
                       dtype:torch.dtype=torch.uint8, # dtype of the counts
@@ -918,7 +902,7 @@ def _cast_counts(counts, dtype):
         warnings.warn(f"counts up to {int(counts.max())} do not fit in {dtype}; saturated at {top} (pass dtype=torch.int32)", MemeNbWarning)
     return counts.clamp(max=top).to(dtype)
 
-# %% ../nbs/09_annotate.ipynb #4a627d37
+# %% ../nbs/09_annotate.ipynb #47b385d0
 def _pairs_within_examples(e, m):
     "Motif pairs `(first, second)` of every two annotations of the same example (in input order), and their example."
     order = torch.argsort(e, stable=True)
